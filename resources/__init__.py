@@ -1,0 +1,1 @@
+"""Dagster resources: every outside system Verifily talks to, each with an embedded default."""

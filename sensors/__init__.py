@@ -1,0 +1,1 @@
+"""Dagster sensors: the record-count trigger, monitor gates and run-status bookkeeping."""

@@ -1,0 +1,35 @@
+"""Shared fixtures: a private Dagster instance and output directories per test."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+IRIS = REPO / "examples" / "iris" / "artifact"
+
+
+@pytest.fixture
+def dagster_home(tmp_path, monkeypatch) -> Path:
+    """A fresh DAGSTER_HOME (SQLite storage, telemetry off) for this test only."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def instance(dagster_home):
+    """A Dagster instance on the test's DAGSTER_HOME."""
+    with dg.DagsterInstance.get() as inst:
+        yield inst
+
+
+@pytest.fixture
+def iris_copy(tmp_path) -> Path:
+    """A private copy of the bundled iris artifact that a test may alter."""
+    dst = tmp_path / "iris"
+    shutil.copytree(IRIS, dst)
+    return dst

@@ -1,0 +1,53 @@
+"""The code location loads and the retrain graph materializes with its checks passing."""
+
+import dagster as dg
+
+from tests.conftest import IRIS
+from verifily.contract import validate_run_contract
+from verifily_assets.definitions import defs
+from verifily_assets.partitions import MODEL_PARTITIONS
+
+
+def test_code_location_loads():
+    dg.Definitions.validate_loadable(defs)
+    job = defs.resolve_job_def("retrain_job")
+    assert {n.name for n in job.graph.node_defs} >= {
+        "dataset_artifact",
+        "retrain_run",
+        "eval_results",
+        "decision",
+    }
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"dataset_artifact", "retrain_run", "eval_results", "decision"} <= keys
+    checks = {c.name for c in graph.asset_check_keys}
+    assert {"dataset_integrity", "run_contract"} <= checks
+
+
+def test_materialize_graph_passes_checks(instance, tmp_path):
+    instance.add_dynamic_partitions(MODEL_PARTITIONS.name, ["iris"])
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    result = dg.materialize(
+        [*assets, *defs.asset_checks],
+        instance=instance,
+        partition_key="iris",
+        resources=defs.resources,
+        run_config={
+            "ops": {
+                "dataset_artifact": {
+                    "config": {"dataset_dir": str(IRIS), "output_dir": str(tmp_path / "runs")}
+                }
+            }
+        },
+    )
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.check_name: e.passed for e in evaluations} == {
+        "dataset_integrity": True,
+        "run_contract": True,
+    }
+    response = result.output_for_node("decision")
+    assert response["decision"] in ("SHIP", "DONT_SHIP", "INVESTIGATE")
+    assert validate_run_contract(response["run_dir"]) == []
+    mat = instance.get_latest_materialization_event(dg.AssetKey("dataset_artifact"))
+    assert mat is not None and mat.asset_materialization.partition == "iris"

@@ -1,0 +1,289 @@
+"""Dataset artifacts: `dataset.jsonl` + `hashes.json`, verified in one pass, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from verifily.errors import DatasetError, InputError
+from verifily.fsutil import fsync_dir, write_json
+from verifily.hashing import CHUNK, canonical_json, sha256_bytes
+from verifily.records import effective_split, record_problems
+
+FORMAT_VERSION = 1
+DATASET_FILE = "dataset.jsonl"
+HASHES_FILE = "hashes.json"
+MAX_PROBLEMS = 1000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a verified artifact is: where, its hashes and its counts."""
+
+    path: str
+    dataset_hash: str
+    file_sha256: str
+    record_count: int
+    split_counts: dict[str, int] = field(default_factory=dict)
+    size_bytes: int = 0
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def dataset_hash_of(file_sha256: str, record_count: int) -> str:
+    """The dataset's identity: derived from the file hash and the record count."""
+    return sha256_bytes(f"verifily.dataset.v{FORMAT_VERSION}:{file_sha256}:{record_count}".encode())
+
+
+@dataclass
+class _Scan:
+    sha256: str = ""
+    records: int = 0
+    split_counts: dict[str, int] = field(default_factory=dict)
+    size: int = 0
+    problems: list[str] = field(default_factory=list)
+    extra_problems: int = 0
+
+
+def scan_dataset_file(
+    path: Path, *, validate: bool = True, progress: Progress | None = None
+) -> _Scan:
+    """Hash `path` while reading it once; with `validate`, also parse and check every line."""
+    import hashlib
+
+    scan = _Scan()
+    h = hashlib.sha256()
+    total = path.stat().st_size
+    buf = bytearray(CHUNK * 4)
+    view = memoryview(buf)
+    newlines = 0
+    last = b"\n"
+    carry = b""
+    lineno = 0
+    ids: set = set()
+    counts = {"train": 0, "eval": 0}
+
+    def problem(msg: str) -> None:
+        if len(scan.problems) < MAX_PROBLEMS:
+            scan.problems.append(f"{path}:{lineno}: {msg}")
+        else:
+            scan.extra_problems += 1
+
+    def check(line: bytes) -> None:
+        try:
+            rec = json.loads(line.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            problem(f"invalid UTF-8 at byte {e.start} of the line")
+            return
+        except ValueError as e:
+            if not line.strip():
+                problem("blank line (every line must hold one JSON record)")
+            else:
+                problem(
+                    f"malformed JSON: {getattr(e, 'msg', e)} at column {getattr(e, 'colno', '?')}"
+                )
+            return
+        if (
+            type(rec) is dict
+            and type(rec.get("input")) is str
+            and "output" in rec
+            and len(rec) <= 2
+        ):
+            bad = None if type(rec["output"]) in (str, int, float, bool) else record_problems(rec)
+        else:
+            bad = record_problems(rec)
+        if bad:
+            for b in bad:
+                problem(b)
+            return
+        rid = rec.get("id")
+        if rid is not None:
+            if rid in ids:
+                problem(f"duplicate id {rid!r}")
+            ids.add(rid)
+        counts[effective_split(rec)] += 1
+
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            chunk = view[:n]
+            h.update(chunk)
+            scan.size += n
+            if validate:
+                data = carry + bytes(chunk) if carry else bytes(chunk)
+                lines = data.split(b"\n")
+                carry = lines.pop()
+                for line in lines:
+                    lineno += 1
+                    check(line)
+            else:
+                newlines += buf.count(b"\n", 0, n)
+                last = buf[n - 1 : n]
+            if progress:
+                progress(scan.size, total)
+    if validate:
+        if carry:
+            lineno += 1
+            check(carry)
+        scan.records = lineno
+        scan.split_counts = counts
+    else:
+        scan.records = newlines + (1 if scan.size and last != b"\n" else 0)
+    scan.sha256 = h.hexdigest()
+    if scan.size == 0:
+        scan.problems.append(f"{path}: empty dataset (no records)")
+    return scan
+
+
+def read_hashes(artifact_dir: Path) -> dict:
+    """Load and shape-check `hashes.json`; raises DatasetError naming the problem."""
+    hp = artifact_dir / HASHES_FILE
+    if not hp.is_file():
+        raise DatasetError([f"{hp}: missing (an artifact needs {DATASET_FILE} and {HASHES_FILE})"])
+    try:
+        meta = json.loads(hp.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise DatasetError([f"{hp}: not valid JSON: {e}"]) from None
+    missing = [k for k in ("dataset_hash", "files", "record_count") if k not in meta]
+    if not isinstance(meta, dict) or missing:
+        raise DatasetError([f"{hp}: missing keys {missing}"])
+    return meta
+
+
+def verify_artifact(
+    artifact_dir: str | os.PathLike,
+    *,
+    integrity_only: bool = False,
+    progress: Progress | None = None,
+) -> DatasetInfo:
+    """Verify an artifact in one pass and return what it is; raises DatasetError with every problem.
+
+    Integrity-only checks the file hash and record count (hash while counting newlines);
+    the full check also parses and validates every record in the same pass.
+    """
+    d = Path(artifact_dir)
+    if not d.is_dir():
+        raise DatasetError([f"{d}: dataset directory does not exist"])
+    dp = d / DATASET_FILE
+    if not dp.is_file():
+        raise DatasetError([f"{dp}: missing (an artifact needs {DATASET_FILE} and {HASHES_FILE})"])
+    meta = read_hashes(d)
+    scan = scan_dataset_file(dp, validate=not integrity_only, progress=progress)
+    problems = list(scan.problems)
+    hp = d / HASHES_FILE
+    expected_sha = meta.get("files", {}).get(DATASET_FILE)
+    if expected_sha != scan.sha256:
+        problems.append(
+            f"{hp}: sha256 of {DATASET_FILE} is {scan.sha256}, hashes.json says {expected_sha}"
+        )
+    if meta.get("record_count") != scan.records:
+        problems.append(
+            f"{hp}: {DATASET_FILE} has {scan.records} records, "
+            f"hashes.json says {meta.get('record_count')}"
+        )
+    if meta.get("dataset_hash") != dataset_hash_of(scan.sha256, scan.records):
+        problems.append(f"{hp}: dataset_hash does not match the content")
+    if meta.get("format_version") != FORMAT_VERSION:
+        problems.append(
+            f"{hp}: format_version {meta.get('format_version')!r} is not {FORMAT_VERSION}"
+        )
+    if not integrity_only and meta.get("split_counts") != scan.split_counts:
+        problems.append(
+            f"{hp}: split counts are {scan.split_counts}, "
+            f"hashes.json says {meta.get('split_counts')}"
+        )
+    if scan.extra_problems:
+        problems.append(f"... and {scan.extra_problems} more problems")
+    if problems:
+        raise DatasetError(problems)
+    return DatasetInfo(
+        path=str(d.resolve()),
+        dataset_hash=dataset_hash_of(scan.sha256, scan.records),
+        file_sha256=scan.sha256,
+        record_count=scan.records,
+        split_counts=meta.get("split_counts", scan.split_counts),
+        size_bytes=scan.size,
+    )
+
+
+def iter_records(artifact_dir: str | os.PathLike) -> Iterator[dict]:
+    """Stream the records of an artifact, each with its effective `split` filled in."""
+    with open(Path(artifact_dir) / DATASET_FILE, "rb") as f:
+        for line in f:
+            if line.strip():
+                rec = json.loads(line)
+                rec["split"] = effective_split(rec)
+                yield rec
+
+
+def write_artifact(records: Iterable[dict], out_dir: str | os.PathLike) -> DatasetInfo:
+    """Write records as a new artifact at out_dir, whole or not at all.
+
+    Records are validated as they are written; the artifact appears under its final name only
+    after both files are complete and fsynced. An existing non-empty out_dir is never touched.
+    """
+    import hashlib
+
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"{out}: already exists and is not empty; refusing to overwrite it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        h = hashlib.sha256()
+        count = 0
+        counts = {"train": 0, "eval": 0}
+        ids: set = set()
+        with open(tmp / DATASET_FILE, "wb") as f:
+            for rec in records:
+                count += 1
+                bad = record_problems(rec)
+                if bad:
+                    raise InputError(f"record {count}: " + "; ".join(bad))
+                if "id" in rec:
+                    if rec["id"] in ids:
+                        raise InputError(f"record {count}: duplicate id {rec['id']!r}")
+                    ids.add(rec["id"])
+                line = canonical_json(rec) + b"\n"
+                h.update(line)
+                f.write(line)
+                counts[effective_split(rec)] += 1
+            f.flush()
+            os.fsync(f.fileno())
+        if count == 0:
+            raise InputError("no records to write: the dataset would be empty")
+        sha = h.hexdigest()
+        info = DatasetInfo(
+            path=str(out.resolve()),
+            dataset_hash=dataset_hash_of(sha, count),
+            file_sha256=sha,
+            record_count=count,
+            split_counts=counts,
+        )
+        write_json(
+            tmp / HASHES_FILE,
+            {
+                "format_version": FORMAT_VERSION,
+                "files": {DATASET_FILE: sha},
+                "dataset_hash": info.dataset_hash,
+                "record_count": count,
+                "split_counts": counts,
+            },
+        )
+        fsync_dir(tmp)
+        if out.exists():
+            out.rmdir()
+        os.rename(tmp, out)
+        fsync_dir(out.parent)
+        return DatasetInfo(**{**info.to_dict(), "size_bytes": (out / DATASET_FILE).stat().st_size})
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,71 @@
+"""The dataset artifact asset and its integrity gate."""
+
+import dagster as dg
+
+from resources.settings import VerifilySettings
+from verifily.artifact import iter_records, verify_artifact
+from verifily.errors import DatasetError
+from verifily.request import check_request
+from verifily_assets.config import RetrainConfig
+from verifily_assets.failures import verifily_failure
+from verifily_assets.partitions import MODEL_PARTITIONS
+from verifily_assets.previews import records_preview
+
+
+@dg.asset(
+    partitions_def=MODEL_PARTITIONS,
+    group_name="ingest",
+    kinds={"pandas"},
+    owners=["team:ml-platform"],
+)
+def dataset_artifact(
+    context: dg.AssetExecutionContext, config: RetrainConfig, settings: VerifilySettings
+) -> dg.MaterializeResult:
+    """The verified training/evaluation dataset; its data version is the dataset hash."""
+    with verifily_failure():
+        req = config.to_request(
+            context.partition_key, settings.output_root, settings.pipeline_config
+        )
+        check_request(req)
+        last = [0]
+
+        def progress(done: int, total: int) -> None:
+            if total and done * 10 // total > last[0]:
+                last[0] = done * 10 // total
+                context.log.info(f"verifying {req.dataset_dir}: {done * 100 // total}%")
+
+        info = verify_artifact(req.dataset_dir, progress=progress)
+    return dg.MaterializeResult(
+        value={"request": req.to_dict(), "dataset": info.to_dict()},
+        data_version=dg.DataVersion(info.dataset_hash),
+        metadata={
+            "dataset_hash": info.dataset_hash,
+            "dataset_sha256": info.file_sha256,
+            "record_count": dg.MetadataValue.int(info.record_count),
+            "train_records": dg.MetadataValue.int(info.split_counts.get("train", 0)),
+            "eval_records": dg.MetadataValue.int(info.split_counts.get("eval", 0)),
+            "size_bytes": dg.MetadataValue.int(info.size_bytes),
+            "path": dg.MetadataValue.path(info.path),
+            "project_id": req.project_id,
+            "preview": dg.MetadataValue.md(records_preview(iter_records(info.path))),
+        },
+    )
+
+
+@dg.asset_check(asset=dataset_artifact, blocking=True)
+def dataset_integrity(dataset_artifact: dict) -> dg.AssetCheckResult:
+    """The artifact on disk still hashes to what was materialized (nothing changed underneath)."""
+    ds = dataset_artifact["dataset"]
+    try:
+        now = verify_artifact(ds["path"], integrity_only=True)
+        problems = (
+            []
+            if now.dataset_hash == ds["dataset_hash"]
+            else [f"dataset hash changed from {ds['dataset_hash']} to {now.dataset_hash}"]
+        )
+    except DatasetError as e:
+        problems = e.problems
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"dataset_hash": ds["dataset_hash"], "problems": "\n".join(problems) or "none"},
+    )

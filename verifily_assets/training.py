@@ -1,0 +1,71 @@
+"""The retrain (the heavy step) and its evaluation results."""
+
+import dagster as dg
+
+from verifily import retrain as core
+from verifily.artifact import DatasetInfo
+from verifily.request import RetrainRequest
+from verifily_assets.failures import verifily_failure
+from verifily_assets.partitions import MODEL_PARTITIONS
+from verifily_assets.previews import markdown_table
+
+
+@dg.asset(
+    partitions_def=MODEL_PARTITIONS,
+    group_name="training",
+    kinds={"python"},
+    owners=["team:ml-platform"],
+    op_tags={"verifily/heavy": "true"},
+)
+def retrain_run(context: dg.AssetExecutionContext, dataset_artifact: dict) -> dg.MaterializeResult:
+    """A candidate model trained on the dataset, in a freshly allocated run directory."""
+    req = RetrainRequest.from_dict(dataset_artifact["request"])
+    state: dict = {}
+    with verifily_failure():
+        try:
+            state = core.start(
+                req, DatasetInfo(**dataset_artifact["dataset"]), run_id=context.run.run_id
+            )
+            context.log.info(f"training ({req.mode}, seed {req.seed}) in {state['staging_dir']}")
+            state = core.train(state)
+        except BaseException:
+            core.abandon(state)
+            raise
+    return dg.MaterializeResult(
+        value=state,
+        metadata={
+            "run_dir": dg.MetadataValue.path(state["final_dir"]),
+            "mode": req.mode,
+            "seed": dg.MetadataValue.int(req.seed),
+            "dataset_hash": state["dataset"]["dataset_hash"],
+            "train_seconds": dg.MetadataValue.float(state["steps"]["train"]["wall_seconds"]),
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=MODEL_PARTITIONS,
+    group_name="training",
+    kinds={"python"},
+    owners=["team:ml-platform"],
+)
+def eval_results(retrain_run: dict) -> dg.MaterializeResult:
+    """The candidate's metrics on the evaluation split (eval/eval_results.json)."""
+    with verifily_failure():
+        try:
+            state = core.evaluate(retrain_run)
+        except BaseException:
+            core.abandon(retrain_run)
+            raise
+    metrics = state["eval_results"]["metrics"]
+    import pandas as pd
+
+    table = pd.DataFrame([{"metric": k, "value": v} for k, v in sorted(metrics.items())])
+    return dg.MaterializeResult(
+        value=state,
+        metadata={
+            **{k: dg.MetadataValue.float(v) for k, v in metrics.items()},
+            "n_eval": dg.MetadataValue.int(state["eval_results"]["n_eval"]),
+            "metrics": dg.MetadataValue.md(markdown_table(table)),
+        },
+    )
