@@ -1,7 +1,6 @@
 """The ship decision asset, and the run contract gate on the published run directory."""
 
 import dagster as dg
-import pandas as pd
 
 from verifily import retrain as core
 from verifily.artifact import verify_artifact
@@ -42,7 +41,7 @@ def decision_markdown(decision: dict, response: dict) -> str:
         }
         for k, v in sorted(decision["candidate_metrics"].items())
     ]
-    lines += ["", "**Metrics**", "", markdown_table(pd.DataFrame(rows)), ""]
+    lines += ["", "**Metrics**", "", markdown_table(rows), ""]
     lines += ["**Gates**", ""] + [
         f"- {g['name']}: {_GATE_STATE[g['passed']]} {g.get('detail', '')}"
         for g in decision["gates"]

@@ -1,5 +1,6 @@
 """Run the retrain job in-process on the Dagster instance, for the CLI and the API."""
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -35,6 +36,20 @@ def ensure_dagster_home() -> Path:
         cfg.write_text(INSTANCE_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def open_instance() -> dg.DagsterInstance:
+    """The instance under DAGSTER_HOME, its storage created under a lock.
+
+    Several first-ever retrains at once would otherwise race to create the SQLite schema.
+    """
+    home = ensure_dagster_home()
+    with open(home / ".verifily-init.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return dg.DagsterInstance.get()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def run_config_for(request_fields: dict, log_level: str = "WARNING") -> dict:
@@ -80,8 +95,7 @@ def run_retrain(
     if not request_fields.get("dataset_dir"):
         raise InputError("dataset_dir is required")
     if instance is None:
-        ensure_dagster_home()
-        instance = dg.DagsterInstance.get()
+        instance = open_instance()
     model_id = request_fields.get("project_id") or "default"
     ensure_model_partition(instance, model_id)
     job = defs.resolve_job_def("retrain_job")

@@ -58,9 +58,7 @@ def eval_results(retrain_run: dict) -> dg.MaterializeResult:
             core.abandon(retrain_run)
             raise
     metrics = state["eval_results"]["metrics"]
-    import pandas as pd
-
-    table = pd.DataFrame([{"metric": k, "value": v} for k, v in sorted(metrics.items())])
+    table = [{"metric": k, "value": v} for k, v in sorted(metrics.items())]
     return dg.MaterializeResult(
         value=state,
         metadata={

@@ -1,0 +1,69 @@
+"""Run directories: atomic allocation under concurrency, publish whole or not at all."""
+
+import json
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IRIS
+from tests.verifily.helpers import core_retrain
+from verifily import retrain as core
+from verifily.artifact import verify_artifact
+from verifily.contract import validate_run_contract
+from verifily.request import RetrainRequest
+from verifily.rundir import allocate_run_dir, list_run_dirs, publish_run_dir
+
+
+def _retrain(args):
+    out, seed = args
+    return core_retrain(IRIS, Path(out), seed=seed)["run_dir"]
+
+
+def test_numbers_are_sequential_and_never_reused(tmp_path):
+    s1, f1 = allocate_run_dir(tmp_path)
+    s2, f2 = allocate_run_dir(tmp_path)
+    assert (f1.name, f2.name) == ("retrain_0001", "retrain_0002")
+    (s1 / "x").write_text("1")
+    publish_run_dir(s1, f1)
+    _, f3 = allocate_run_dir(tmp_path)
+    assert f3.name == "retrain_0003"  # the unfinished 0002 still holds its number
+
+
+def test_publish_never_overwrites(tmp_path):
+    staging, final = allocate_run_dir(tmp_path)
+    final.mkdir()
+    (final / "precious").write_text("keep")
+    with pytest.raises(FileExistsError):
+        publish_run_dir(staging, final)
+    assert (final / "precious").read_text() == "keep"
+
+
+@pytest.mark.parametrize("pool", [ThreadPoolExecutor, ProcessPoolExecutor])
+def test_eight_concurrent_retrains_get_eight_valid_directories(tmp_path, pool):
+    with pool(max_workers=8) as ex:
+        dirs = list(ex.map(_retrain, [(str(tmp_path), s) for s in range(8)]))
+    assert len(set(dirs)) == 8
+    assert sorted(Path(d).name for d in dirs) == [f"retrain_{i:04d}" for i in range(1, 9)]
+    assert [p.name for p in list_run_dirs(tmp_path)] == sorted(Path(d).name for d in dirs)
+    for d in dirs:
+        assert validate_run_contract(d) == []
+    seeds = sorted(json.loads((Path(d) / "run_meta.json").read_text())["seed"] for d in dirs)
+    assert seeds == list(range(8))
+
+
+def test_failed_retrain_leaves_nothing_that_looks_complete(tmp_path):
+    req = RetrainRequest(dataset_dir=str(IRIS), output_dir=str(tmp_path))
+    state = core.train(core.start(req, verify_artifact(IRIS)))
+    core.abandon(state)
+    assert list_run_dirs(tmp_path) == []
+    assert [p.name for p in tmp_path.iterdir()] == [".verifily.lock"]
+
+
+def test_crash_before_publish_leaves_only_a_hidden_staging_dir(tmp_path):
+    req = RetrainRequest(dataset_dir=str(IRIS), output_dir=str(tmp_path))
+    core.decide(core.evaluate(core.train(core.start(req, verify_artifact(IRIS)))))
+    # No publish: as if the process died here.
+    assert list_run_dirs(tmp_path) == []
+    staged = [p for p in tmp_path.iterdir() if p.name.startswith(".retrain_")]
+    assert len(staged) == 1 and validate_run_contract(staged[0])
