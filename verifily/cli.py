@@ -217,12 +217,18 @@ def validate(run_dir: str, as_json: bool) -> None:
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
 def ui(dagster_args: tuple) -> None:
-    """Start `dagster dev -w workspace.yaml` on the same DAGSTER_HOME the CLI uses."""
+    """Start `dagster dev` on the same DAGSTER_HOME the CLI uses (extra args go to dagster dev)."""
     from verifily_assets.runner import ensure_dagster_home
 
     home = ensure_dagster_home()
     click.echo(f"DAGSTER_HOME={home}", err=True)
-    args = ["dagster", "dev", "-w", "workspace.yaml", *dagster_args]
+    # workspace.yaml when run from a checkout; the module when the package is installed elsewhere.
+    target = (
+        ["-w", "workspace.yaml"]
+        if Path("workspace.yaml").is_file()
+        else ["-m", "verifily_assets.definitions"]
+    )
+    args = [str(Path(sys.executable).with_name("dagster")), "dev", *target, *dagster_args]
     os.execvp(args[0], args)
 
 
