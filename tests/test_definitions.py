@@ -51,3 +51,23 @@ def test_materialize_graph_passes_checks(instance, tmp_path):
     assert validate_run_contract(response["run_dir"]) == []
     mat = instance.get_latest_materialization_event(dg.AssetKey("dataset_artifact"))
     assert mat is not None and mat.asset_materialization.partition == "iris"
+
+
+def test_dagster_cli_validates_the_workspace():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    dagster = Path(sys.executable).with_name("dagster")
+    p = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "Validation successful" in p.stdout + p.stderr
