@@ -16,7 +16,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-_PAIR = re.compile(r"([A-Za-z_][\w.\-]*)\s*=\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![\w.])")
+# `name=number` between commas (or the ends), as `verifily ingest` writes them; names may hold
+# spaces and brackets ("sepal length (cm)=5.1").
+_PAIR = re.compile(r"(?:^|,)\s*([^=,]+?)\s*=\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?=,|$)")
 # A name must appear in at least this share of training inputs to become a column: a number
 # mentioned once in free text is noise, a column of a table is present in every row.
 MIN_PAIR_SHARE = 0.5
@@ -35,12 +37,12 @@ class Featurizer:
         self.scale: np.ndarray | None = None
 
     def fit_transform(self, inputs: Sequence[str]) -> sp.csr_matrix:
-        text = self.tfidf.fit_transform(inputs)
         counts: Counter = Counter()
         for s in inputs:
             counts.update({name for name, _ in _PAIR.findall(s)})
         need = MIN_PAIR_SHARE * len(inputs)
         self.columns = sorted(n for n, c in counts.most_common(MAX_PAIR_COLUMNS) if c >= need)
+        text = self.tfidf.fit_transform(self._words(inputs))
         if not self.columns:
             return text.tocsr()
         raw = self._numbers(inputs)
@@ -50,7 +52,7 @@ class Featurizer:
         return self._stack(text, raw)
 
     def transform(self, inputs: Sequence[str]) -> sp.csr_matrix:
-        text = self.tfidf.transform(inputs)
+        text = self.tfidf.transform(self._words(inputs))
         if not self.columns:
             return text.tocsr()
         return self._stack(text, self._numbers(inputs))
@@ -62,6 +64,21 @@ class Featurizer:
             "ngram_range": list(self.tfidf.ngram_range),
             "numeric_columns": list(self.columns),
         }
+
+    def _words(self, inputs: Sequence[str]) -> Sequence[str]:
+        """Inputs for TF-IDF: the values of numeric columns are dropped, their names kept.
+
+        Each distinct number would otherwise be its own rare token, noise that a linear
+        model overfits; the numeric columns carry those values with their order intact.
+        """
+        if not self.columns:
+            return inputs
+        names = set(self.columns)
+
+        def keep_name(m: re.Match) -> str:
+            return f", {m.group(1)}" if m.group(1).strip() in names else m.group(0)
+
+        return [_PAIR.sub(keep_name, s) for s in inputs]
 
     def _numbers(self, inputs: Sequence[str]) -> np.ndarray:
         index = {name: i for i, name in enumerate(self.columns)}
