@@ -1,4 +1,4 @@
-"""Real mode is refused without VERIFILY_ENABLE_REAL_TRAIN=1: by the CLI, the asset, the API path."""
+"""Real mode is refused without VERIFILY_ENABLE_REAL_TRAIN=1: by the CLI, the asset, the API."""
 
 import dagster as dg
 import pytest
