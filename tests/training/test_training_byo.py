@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import joblib
+import pytest
 
 from tests.conftest import IRIS
 from tests.training.sklearn_data import verifily
@@ -13,6 +14,7 @@ from verifily.training.metrics import class_metrics
 ENTRY = "tests.training.byo_trainers:train_petal_lookup"
 
 
+@pytest.mark.slow
 def test_byo_trainer_end_to_end_through_cli(tmp_path):
     cfg = tmp_path / "pipeline.yaml"
     # Per-model choice: only the "iris" model uses the BYO trainer.

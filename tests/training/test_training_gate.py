@@ -30,6 +30,7 @@ def test_request_check_allows_real_mode_when_enabled(monkeypatch):
     check_request(RetrainRequest(dataset_dir=str(IRIS), mode="real"))
 
 
+@pytest.mark.slow
 def test_cli_refuses_real_mode(tmp_path):
     out = tmp_path / "runs"
     done = verifily(
