@@ -86,7 +86,9 @@ def retrain(as_json: bool, verbose: bool, **fields: object) -> None:
     ):
         if fields.get(key):
             fields[key] = os.path.abspath(str(fields[key]))
-    resp = run_retrain(fields, log_level="INFO" if verbose else "CRITICAL")
+    # Real training takes a while: its progress lines (INFO step logs) show without -v.
+    show_progress = verbose or fields.get("mode") == "real"
+    resp = run_retrain(fields, log_level="INFO" if show_progress else "CRITICAL")
     if as_json:
         _out(
             {

@@ -55,6 +55,8 @@ def load_thresholds(
     if not isinstance(raw, dict):
         raise InputError(f"{where}: pipeline config must be a mapping")
     raw = raw.get("thresholds", raw) if isinstance(raw.get("thresholds"), dict) else raw
+    # The `training:` section belongs to verifily.training.config (trainer choice per model).
+    raw = {k: v for k, v in raw.items() if k != "training"}
     known = {f.name: f for f in fields(Thresholds)}
     values: dict = {}
     for key, value in raw.items():

@@ -61,4 +61,3 @@ def check_real_mode_enabled() -> None:
         raise NotImplementedModeError(
             f"real training mode is disabled; set {REAL_TRAIN_ENV}=1 to enable it"
         )
-    raise NotImplementedModeError("real training mode is not implemented yet; use mode 'mock'")

@@ -25,6 +25,7 @@ from verifily.metrics import MOCK_FORMULA, mock_metrics
 from verifily.pipeline_config import load_thresholds
 from verifily.request import RetrainRequest, check_request
 from verifily.rundir import allocate_run_dir, discard_staging, publish_run_dir
+from verifily.training.interface import Progress
 
 
 def _timed(state: dict, step: str, t0: float, c0: float) -> None:
@@ -70,25 +71,41 @@ def start(req: RetrainRequest, dataset: DatasetInfo, run_id: str | None = None) 
     return state
 
 
-def train(state: dict) -> dict:
-    """Train the candidate. Mock mode has nothing to fit: its metrics are derived at evaluation."""
+def train(state: dict, progress: Progress | None = None) -> dict:
+    """Train the candidate. Mock mode has nothing to fit: its metrics are derived at evaluation.
+
+    Real mode saves the model under the run dir; `state["model"]["path"]` names the file.
+    """
     t0, c0 = time.perf_counter(), time.process_time()
     req = RetrainRequest.from_dict(state["request"])
     check_request(req)
+    if req.mode == "real":
+        # Imported here: scikit-learn costs a second of startup that mock runs do not need.
+        from verifily.training.run import train_real
+
+        model = train_real(state, progress)
+    else:
+        model = {"mode": req.mode, "formula": MOCK_FORMULA}
     append_audit(state["staging_dir"], "trained", mode=req.mode, seed=req.seed)
-    state = {**state, "model": {"mode": req.mode, "formula": MOCK_FORMULA}}
+    state = {**state, "model": model}
     _timed(state, "train", t0, c0)
     return state
 
 
-def evaluate(state: dict) -> dict:
+def evaluate(state: dict, progress: Progress | None = None) -> dict:
     """Write eval/eval_results.json: byte-identical for the same dataset, seed and mode."""
     t0, c0 = time.perf_counter(), time.process_time()
     req = RetrainRequest.from_dict(state["request"])
     ds = state["dataset"]
-    metrics = mock_metrics(ds["dataset_hash"], req.seed)
+    if req.mode == "real":
+        from verifily.training.run import evaluate_real
+
+        scored = evaluate_real(state, progress)
+    else:
+        scored = {"metrics": mock_metrics(ds["dataset_hash"], req.seed)}
+    metrics = scored["metrics"]
     results = {
-        "metrics": metrics,
+        **scored,
         "mode": req.mode,
         "seed": req.seed,
         "dataset_hash": ds["dataset_hash"],

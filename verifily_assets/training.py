@@ -27,7 +27,7 @@ def retrain_run(context: dg.AssetExecutionContext, dataset_artifact: dict) -> dg
                 req, DatasetInfo(**dataset_artifact["dataset"]), run_id=context.run.run_id
             )
             context.log.info(f"training ({req.mode}, seed {req.seed}) in {state['staging_dir']}")
-            state = core.train(state)
+            state = core.train(state, progress=context.log.info)
         except BaseException:
             core.abandon(state)
             raise
@@ -36,6 +36,7 @@ def retrain_run(context: dg.AssetExecutionContext, dataset_artifact: dict) -> dg
         metadata={
             "run_dir": dg.MetadataValue.path(state["final_dir"]),
             "mode": req.mode,
+            "trainer": state["model"].get("trainer", req.mode),
             "seed": dg.MetadataValue.int(req.seed),
             "dataset_hash": state["dataset"]["dataset_hash"],
             "train_seconds": dg.MetadataValue.float(state["steps"]["train"]["wall_seconds"]),
@@ -49,11 +50,11 @@ def retrain_run(context: dg.AssetExecutionContext, dataset_artifact: dict) -> dg
     kinds={"python"},
     owners=["team:ml-platform"],
 )
-def eval_results(retrain_run: dict) -> dg.MaterializeResult:
+def eval_results(context: dg.AssetExecutionContext, retrain_run: dict) -> dg.MaterializeResult:
     """The candidate's metrics on the evaluation split (eval/eval_results.json)."""
     with verifily_failure():
         try:
-            state = core.evaluate(retrain_run)
+            state = core.evaluate(retrain_run, progress=context.log.info)
         except BaseException:
             core.abandon(retrain_run)
             raise

@@ -1,0 +1,1 @@
+"""Real training mode: trainers, model persistence and the metrics Verifily computes itself."""
