@@ -20,11 +20,17 @@ def test_regression_lists_rule_numbers_and_metric_table():
     d = _decision({"f1": 0.70, "exact_match": 0.5}, baseline={"f1": 0.80, "exact_match": 0.5})
     md = decision_markdown(d, {"run_dir": "/runs/retrain_0002"})
     assert md.startswith("## DONT_SHIP: the candidate must not ship")
-    assert "`regression`" in md and "baseline=0.8000" in md and "delta=-0.1000" in md
+    assert "`regression`" in md and "0.8000 -> 0.7000" in md and "delta=-0.1000" in md
     assert "| f1 (primary) | 0.7000 | 0.8000 | -0.1000 |" in md
     assert "baseline `retrain_0001`" in md
     assert "dataset_integrity: **pass**" in md
     assert "MLflow run: not recorded" in md and "`/runs/retrain_0002`" in md
+
+
+def test_numbers_the_message_states_are_not_repeated():
+    d = _decision({"f1": 0.9, "exact_match": 0.7})
+    md = decision_markdown(d, {"run_dir": "/r"})
+    assert "f1 0.9000 >= min_metric 0.5000" in md and "value=" not in md
 
 
 def test_every_fired_rule_is_listed():

@@ -21,6 +21,8 @@ MODELS_CONFIG_ENV = "VERIFILY_MODELS_CONFIG"
 _ID_KEYS = ("model_id", "id", "name")
 # Partition keys appear in URLs and run tags; keep them to a safe, readable alphabet.
 _VALID_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# The sensor re-reads the file every tick; libyaml parses a 1000-model file ~10x faster.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def models_config_path() -> Path:
@@ -46,7 +48,7 @@ def configured_model_ids(path: str | os.PathLike | None = None) -> list[str]:
     """
     p = Path(path) if path is not None else models_config_path()
     try:
-        doc = yaml.safe_load(p.read_text())
+        doc = yaml.load(p.read_text(), Loader=_LOADER)
     except FileNotFoundError:
         return []
     except (OSError, yaml.YAMLError) as e:

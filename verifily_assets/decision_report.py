@@ -35,7 +35,12 @@ def decision_markdown(decision: dict, response: dict) -> str:
     rec = decision["recommendation"]
     lines = [f"## {rec}: {_VERDICT.get(rec, '')}", "", "### Why", ""]
     for f in decision["rules_fired"]:
-        values = ", ".join(f"{k}={_num(v)}" for k, v in (f.get("values") or {}).items())
+        # Numbers the message already states are not repeated; the rest are named.
+        values = ", ".join(
+            f"{k}={_num(v)}"
+            for k, v in (f.get("values") or {}).items()
+            if _num(v) not in f["message"]
+        )
         lines.append(
             f"- **{f['outcome']}** `{f['rule']}`: {f['message']}"
             + (f" ({values})" if values else "")

@@ -313,16 +313,22 @@ def test_person_browses_lineage_materializes_and_reads_the_decision(dagster_ui, 
     run_dir = Path(mat.asset_materialization.metadata["run_dir"].value)
     recorded = json.loads((run_dir / "decision" / "decision.json").read_text())
     open_page(browser, base + f"/assets/decision?partition={MODEL}")
-    why = wait_until(
-        "the decision's reasons on its page",
-        lambda: browser.find_element(
-            By.XPATH, "//*[self::h3 or self::h2][normalize-space()='Why']"
+    rec = recorded["recommendation"]
+    heading = f"//h2[starts-with(normalize-space(), '{rec}:')]"
+    wait_until(
+        "the decision's recommendation and reasons on its page",
+        lambda: (
+            browser.find_elements(By.XPATH, heading)
+            and browser.find_elements(By.XPATH, "//h3[normalize-space()='Why']")
         ),
     )
-    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", why)
+    time.sleep(1)  # the metadata table finishes laying out; then bring the decision into view
+    browser.execute_script(
+        "arguments[0].scrollIntoView({block: 'start'})", browser.find_element(By.XPATH, heading)
+    )
     page = " ".join(browser.find_element(By.TAG_NAME, "body").text.split())
     shot(browser, "decision", readme=True)
-    assert f"{recorded['recommendation']}:" in page, "the recommendation is not on the page"
+    assert f"{rec}:" in page, "the recommendation is not on the page"
     for rule in recorded["rules_fired"]:
         assert rule["rule"] in page and " ".join(rule["message"].split()) in page, rule
 
