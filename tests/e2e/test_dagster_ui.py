@@ -183,9 +183,14 @@ def browser():
 
 
 def shot(driver, name: str, readme: bool = False) -> None:
+    """Save a screenshot under test-artifacts/; README ones also to docs/img when asked to.
+
+    docs/img is tracked, so it is only rewritten with VERIFILY_UPDATE_SCREENSHOTS=1 (a plain
+    test run leaves the worktree clean).
+    """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    if readme:
+    if readme and os.environ.get("VERIFILY_UPDATE_SCREENSHOTS") == "1":
         DOCS_IMG.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(DOCS_IMG / f"{name}.png"))
 
