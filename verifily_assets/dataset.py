@@ -6,6 +6,7 @@ from resources.settings import VerifilySettings
 from verifily.artifact import iter_records, verify_artifact
 from verifily.errors import DatasetError
 from verifily.request import check_request
+from verifily_assets.asset_schemas import DATASET_COLUMNS, column_schema
 from verifily_assets.config import RetrainConfig
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
@@ -17,6 +18,7 @@ from verifily_assets.previews import records_preview
     group_name="ingest",
     kinds={"pandas"},
     owners=["team:ml-platform"],
+    metadata=column_schema(DATASET_COLUMNS),
 )
 def dataset_artifact(
     context: dg.AssetExecutionContext, config: RetrainConfig, settings: VerifilySettings
@@ -42,6 +44,7 @@ def dataset_artifact(
             "dataset_hash": info.dataset_hash,
             "dataset_sha256": info.file_sha256,
             "record_count": dg.MetadataValue.int(info.record_count),
+            "dagster/row_count": dg.MetadataValue.int(info.record_count),
             "train_records": dg.MetadataValue.int(info.split_counts.get("train", 0)),
             "eval_records": dg.MetadataValue.int(info.split_counts.get("eval", 0)),
             "size_bytes": dg.MetadataValue.int(info.size_bytes),
@@ -52,7 +55,7 @@ def dataset_artifact(
     )
 
 
-@dg.asset_check(asset=dataset_artifact, blocking=True)
+@dg.asset_check(asset=dataset_artifact, blocking=True, partitions_def=MODEL_PARTITIONS)
 def dataset_integrity(dataset_artifact: dict) -> dg.AssetCheckResult:
     """The artifact on disk still hashes to what was materialized (nothing changed underneath)."""
     ds = dataset_artifact["dataset"]

@@ -6,9 +6,10 @@ from verifily import retrain as core
 from verifily.artifact import verify_artifact
 from verifily.contract import validate_run_contract
 from verifily.errors import DatasetError
+from verifily_assets.asset_schemas import DECISION_COLUMNS, column_schema
+from verifily_assets.decision_report import decision_markdown
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
-from verifily_assets.previews import markdown_table
 
 
 def dataset_gate(dataset: dict) -> dict:
@@ -22,39 +23,12 @@ def dataset_gate(dataset: dict) -> dict:
     return {"name": "dataset_integrity", "passed": ok, "detail": detail}
 
 
-_GATE_STATE = {True: "pass", False: "FAIL", None: "unknown"}
-
-
-def decision_markdown(decision: dict, response: dict) -> str:
-    """The decision as a person reads it in the UI."""
-    lines = [f"## {decision['recommendation']}", "", "**Why**", ""]
-    lines += [
-        f"- `{f['outcome']}` **{f['rule']}**: {f['message']}" for f in decision["rules_fired"]
-    ]
-    base = (decision.get("baseline") or {}).get("metrics") or {}
-    rows = [
-        {
-            "metric": k,
-            "candidate": v,
-            "baseline": base.get(k, ""),
-            "delta": decision["deltas"].get(k, ""),
-        }
-        for k, v in sorted(decision["candidate_metrics"].items())
-    ]
-    lines += ["", "**Metrics**", "", markdown_table(rows), ""]
-    lines += ["**Gates**", ""] + [
-        f"- {g['name']}: {_GATE_STATE[g['passed']]} {g.get('detail', '')}"
-        for g in decision["gates"]
-    ]
-    lines += ["", f"Run directory: `{response['run_dir']}`"]
-    return "\n".join(lines)
-
-
 @dg.asset(
     partitions_def=MODEL_PARTITIONS,
     group_name="decision",
     kinds={"python"},
     owners=["team:ml-platform"],
+    metadata=column_schema(DECISION_COLUMNS),
 )
 def decision(context: dg.AssetExecutionContext, eval_results: dict) -> dg.MaterializeResult:
     """SHIP, DONT_SHIP or INVESTIGATE for the candidate, with every reason; publishes the run."""
@@ -81,11 +55,16 @@ def decision(context: dg.AssetExecutionContext, eval_results: dict) -> dg.Materi
             "run_dir": dg.MetadataValue.path(response["run_dir"]),
             "baseline": str((d.get("baseline") or {}).get("source") or "none"),
             "exit_code": dg.MetadataValue.int(d["exit_code"]),
+            **(
+                {"mlflow_run": dg.MetadataValue.url(url)}
+                if (url := response.get("mlflow_run_url"))
+                else {}
+            ),
         },
     )
 
 
-@dg.asset_check(asset=decision, blocking=True)
+@dg.asset_check(asset=decision, blocking=True, partitions_def=MODEL_PARTITIONS)
 def run_contract(decision: dict) -> dg.AssetCheckResult:
     """The published run directory matches its hashes.json, chain hash and audit chain."""
     problems = validate_run_contract(decision["run_dir"])

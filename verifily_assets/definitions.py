@@ -8,12 +8,14 @@ from resources.settings import VerifilySettings
 from verifily_assets.dataset import dataset_artifact, dataset_integrity
 from verifily_assets.decision import decision, run_contract
 from verifily_assets.jobs import retrain_job
+from verifily_assets.model_partitions import model_partitions_sensor
 from verifily_assets.training import eval_results, retrain_run
 
 defs = dg.Definitions(
     assets=[dataset_artifact, retrain_run, eval_results, decision],
     asset_checks=[dataset_integrity, run_contract],
     jobs=[retrain_job],
+    sensors=[model_partitions_sensor],
     resources={
         "settings": VerifilySettings(
             output_root=os.environ.get("VERIFILY_OUTPUT_ROOT", "runs"),

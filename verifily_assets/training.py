@@ -5,9 +5,9 @@ import dagster as dg
 from verifily import retrain as core
 from verifily.artifact import DatasetInfo
 from verifily.request import RetrainRequest
+from verifily_assets.asset_schemas import METRIC_COLUMNS, column_schema, metrics_table
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
-from verifily_assets.previews import markdown_table
 
 
 @dg.asset(
@@ -49,6 +49,7 @@ def retrain_run(context: dg.AssetExecutionContext, dataset_artifact: dict) -> dg
     group_name="training",
     kinds={"python"},
     owners=["team:ml-platform"],
+    metadata=column_schema(METRIC_COLUMNS),
 )
 def eval_results(context: dg.AssetExecutionContext, retrain_run: dict) -> dg.MaterializeResult:
     """The candidate's metrics on the evaluation split (eval/eval_results.json)."""
@@ -59,12 +60,11 @@ def eval_results(context: dg.AssetExecutionContext, retrain_run: dict) -> dg.Mat
             core.abandon(retrain_run)
             raise
     metrics = state["eval_results"]["metrics"]
-    table = [{"metric": k, "value": v} for k, v in sorted(metrics.items())]
     return dg.MaterializeResult(
         value=state,
         metadata={
             **{k: dg.MetadataValue.float(v) for k, v in metrics.items()},
             "n_eval": dg.MetadataValue.int(state["eval_results"]["n_eval"]),
-            "metrics": dg.MetadataValue.md(markdown_table(table)),
+            "metrics": metrics_table(metrics),
         },
     )

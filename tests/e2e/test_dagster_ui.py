@@ -1,0 +1,413 @@
+"""A person's path through the Dagster UI, in Debian's headless Chromium.
+
+The test starts dagster-webserver and dagster-daemon on loopback with a private DAGSTER_HOME
+(the default QueuedRunCoordinator needs the daemon to launch UI runs; the daemon also runs
+the sensor that adds each configured model's partition), then: the lineage graph shows every
+asset and every edge that `defs` declares; "Materialize all" with a partition and launchpad
+config starts a run that succeeds; the decision page shows the recommendation and its
+reasons; a contract check on a tampered run directory shows as failed.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from tests.conftest import IRIS, REPO
+from verifily_assets.definitions import defs
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = REPO / "test-artifacts" / "dagster_ui"
+DOCS_IMG = REPO / "docs" / "img"
+MODEL = "iris"
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(what: str, predicate, timeout: float = 90, interval: float = 0.5):
+    """Poll predicate until it returns something truthy; fail naming what never happened."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as e:  # the page or server may be mid-render; keep polling
+            last_error = e
+        time.sleep(interval)
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what} (last error: {last_error})"
+    )
+
+
+def expected_graph() -> tuple[set[str], set[tuple[str, str]]]:
+    """Every asset and lineage edge the code location declares, read from defs at test time."""
+    graph = defs.resolve_asset_graph()
+    keys = {
+        k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).is_materializable
+    }
+    edges = {
+        (parent.to_user_string(), k.to_user_string())
+        for k in graph.get_all_asset_keys()
+        if k.to_user_string() in keys
+        for parent in graph.get(k).parent_keys
+        if parent.to_user_string() in keys
+    }
+    return keys, edges
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server this test started (its own process group), politely then firmly."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=15)
+
+
+@pytest.fixture
+def dagster_ui(tmp_path, dagster_home, instance):
+    """dagster-webserver + dagster-daemon on a free loopback port; yields the base URL."""
+    models = tmp_path / "models.yaml"
+    models.write_text(f"models:\n  - model_id: {MODEL}\n  - model_id: churn\n")
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text(
+        "load_from:\n  - python_module:\n      module_name: verifily_assets.definitions\n"
+        f"      working_directory: {REPO}\n"
+    )
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_home),
+        "VERIFILY_MODELS_CONFIG": str(models),
+        "VERIFILY_OUTPUT_ROOT": str(tmp_path / "runs"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    # Create the SQLite tables here, once: a webserver and a daemon starting together on an
+    # empty DAGSTER_HOME race to create them ("table jobs already exists").
+    instance.get_runs(limit=1)
+    instance.all_instigator_state()
+    instance.get_dynamic_partitions("model_id")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    bin_dir = Path(sys.executable).parent
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    procs: list[subprocess.Popen] = []
+
+    def start(name: str, cmd: list[str]) -> None:
+        out = open(logs / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the process
+        procs.append(
+            subprocess.Popen(
+                [str(bin_dir / cmd[0]), *cmd[1:], "-w", str(workspace)],
+                cwd=tmp_path,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+
+    try:
+        start("webserver", ["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)])
+        wait_until(
+            "the webserver to answer",
+            lambda: urllib.request.urlopen(base + "/server_info", timeout=2).status == 200,
+            timeout=120,
+        )
+        start("daemon", ["dagster-daemon", "run"])
+        yield base
+    finally:
+        for p in procs:
+            stop(p)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for log in logs.iterdir():
+            shutil.copy(log, ARTIFACTS / log.name)
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium via the system chromedriver (selenium-manager never downloads)."""
+    for binary in (CHROMIUM, CHROMEDRIVER):
+        # A missing browser is a broken environment, not a reason to skip the UI test.
+        assert os.path.exists(binary), f"{binary} missing: run scripts/system-deps.sh"
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="verifily-chromium-")
+    for flag in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1600,1000",
+        f"--user-data-dir={profile}",
+    ]:
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def shot(driver, name: str, readme: bool = False) -> None:
+    """Save a screenshot under test-artifacts/; README ones also to docs/img when asked to.
+
+    docs/img is tracked, so it is only rewritten with VERIFILY_UPDATE_SCREENSHOTS=1 (a plain
+    test run leaves the worktree clean).
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    if readme and os.environ.get("VERIFILY_UPDATE_SCREENSHOTS") == "1":
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(DOCS_IMG / f"{name}.png"))
+
+
+def open_page(driver, url: str) -> None:
+    driver.get(url)
+    # The first visit shows a newsletter dialog over everything; a person would dismiss it.
+    driver.execute_script("window.localStorage.setItem('communityNux', '1')")
+
+
+def expand_all_groups(driver, want: set[str]) -> None:
+    """Alt+E is the UI's "Expand all groups"; it toggles, and the browser remembers the state."""
+    wait_until(
+        "the lineage graph", lambda: driver.find_element(By.CSS_SELECTOR, "svg foreignObject")
+    )
+    for _ in range(2):
+        if want <= graph_on_page(driver)[0]:
+            return
+        webdriver.ActionChains(driver).key_down(Keys.ALT).send_keys("e").key_up(Keys.ALT).perform()
+        try:
+            wait_until("the groups to expand", lambda: want <= graph_on_page(driver)[0], timeout=20)
+        except AssertionError:
+            continue
+
+
+def graph_on_page(driver) -> tuple[set[str], set[tuple[str, str]]]:
+    """Asset names and edges as drawn: an edge is a lineage path from one node box to another.
+
+    The graph is SVG: nodes are foreignObjects holding the asset name, edges are paths whose
+    first point lies on the right side of the source box and whose end lies at the target's
+    left side. Matching geometry asserts what a person sees, not what the API says.
+    """
+    drawn = driver.execute_script(
+        """
+        const svg = document.querySelector('svg[class*="svgContainer"]');
+        const nodes = [];
+        for (const fo of svg.querySelectorAll('foreignObject')) {
+          const name = fo.querySelector('[class*="assetName"]');
+          if (!name) continue;
+          nodes.push({name: name.textContent.trim(), x: +fo.getAttribute('x'),
+                      y: +fo.getAttribute('y'), w: +fo.getAttribute('width'),
+                      h: +fo.getAttribute('height')});
+        }
+        const edges = [];
+        for (const p of svg.querySelectorAll('path[stroke*="lineage-edge"]')) {
+          edges.push(p.getAttribute('d'));
+        }
+        return {nodes, edges};
+        """
+    )
+    nodes = drawn["nodes"]
+    names = {n["name"] for n in nodes}
+    number = r"-?\d+(?:\.\d+)?"
+
+    def box_at(x: float, y: float, slack: float = 12):
+        hits = [
+            n
+            for n in nodes
+            if n["x"] - slack <= x <= n["x"] + n["w"] + slack and n["y"] <= y <= n["y"] + n["h"]
+        ]
+        return min(hits, key=lambda n: n["w"]) if hits else None
+
+    edges = set()
+    for d in drawn["edges"]:
+        pts = [float(v) for v in re.findall(number, d)]
+        (x0, y0), (x1, y1) = pts[:2], pts[-2:]
+        src, dst = box_at(x0, y0), box_at(x1, y1)
+        if src and dst and src is not dst:
+            edges.add((src["name"], dst["name"]))
+    return names, edges
+
+
+def test_person_browses_lineage_materializes_and_reads_the_decision(dagster_ui, instance, browser):
+    base = dagster_ui
+    want_assets, want_edges = expected_graph()
+    assert want_edges, "the code location declares no lineage edges"
+
+    # 1. The whole lineage, every group expanded (Alt+E is the UI's "Expand all groups").
+    open_page(browser, base + "/asset-groups")
+    expand_all_groups(browser, want_assets)
+
+    def complete_graph():
+        names, edges = graph_on_page(browser)
+        return want_assets <= names and want_edges <= edges
+
+    try:
+        wait_until("every asset and edge to be drawn", complete_graph, timeout=30)
+    finally:
+        shot(browser, "lineage_before_run")
+    names, edges = graph_on_page(browser)
+    assert want_assets <= names, f"missing from the graph: {want_assets - names}"
+    assert want_edges <= edges, f"edges missing from the graph: {want_edges - edges}"
+
+    # 2. The models configuration names iris: the daemon's sensor must give it a partition.
+    wait_until(
+        "the model_partitions_sensor to add the configured models' partitions",
+        lambda: {MODEL, "churn"} <= set(instance.get_dynamic_partitions("model_id")),
+    )
+
+    # 3. "Materialize all": pick the model's partition, fill the launchpad, launch.
+    run_id = launch_from_launchpad(browser, base)
+    status = wait_until(
+        f"run {run_id} to finish on its page",
+        lambda: (
+            run_status_on_page(browser) in ("Success", "Failure", "Canceled")
+            and run_status_on_page(browser)
+        ),
+        timeout=180,
+    )
+    shot(browser, "run")
+    assert status == "Success", f"the UI run {run_id} ended {status}"
+
+    # The README's lineage picture, after the run: wide enough that nodes show their
+    # latest event, check results, partitions and kinds rather than bare names.
+    browser.set_window_size(2400, 1000)
+    open_page(browser, base + "/asset-groups")
+    expand_all_groups(browser, want_assets)
+    time.sleep(2)  # let the status badges load
+    shot(browser, "lineage", readme=True)
+    browser.set_window_size(1600, 1000)
+
+    # 4. The decision page shows the recommendation and every reason recorded on disk.
+    mat = instance.get_latest_materialization_event(dg.AssetKey("decision"))
+    assert mat is not None and mat.asset_materialization.partition == MODEL
+    run_dir = Path(mat.asset_materialization.metadata["run_dir"].value)
+    recorded = json.loads((run_dir / "decision" / "decision.json").read_text())
+    open_page(browser, base + f"/assets/decision?partition={MODEL}")
+    rec = recorded["recommendation"]
+    heading = f"//h2[starts-with(normalize-space(), '{rec}:')]"
+    wait_until(
+        "the decision's recommendation and reasons on its page",
+        lambda: (
+            browser.find_elements(By.XPATH, heading)
+            and browser.find_elements(By.XPATH, "//h3[normalize-space()='Why']")
+        ),
+    )
+    time.sleep(1)  # the metadata table finishes laying out; then bring the decision into view
+    browser.execute_script(
+        "arguments[0].scrollIntoView({block: 'start'})", browser.find_element(By.XPATH, heading)
+    )
+    page = " ".join(browser.find_element(By.TAG_NAME, "body").text.split())
+    shot(browser, "decision", readme=True)
+    assert f"{rec}:" in page, "the recommendation is not on the page"
+    for rule in recorded["rules_fired"]:
+        assert rule["rule"] in page and " ".join(rule["message"].split()) in page, rule
+
+    # 5. Someone edits the published run; re-running the contract check on the model's
+    # partition (in this process, on the same instance: the UI's "Execute all" launches
+    # partitioned checks without a partition) must show as failed on the checks tab.
+    with open(run_dir / "decision" / "decision.txt", "a") as f:
+        f.write("edited after publication\n")
+    recheck = defs.resolve_job_def("retrain_job").execute_in_process(
+        instance=instance,
+        partition_key=MODEL,
+        op_selection=["decision_run_contract"],
+        raise_on_error=False,
+    )
+    assert [e.passed for e in recheck.get_asset_check_evaluations()] == [False]
+    open_page(browser, base + f"/assets/decision?view=checks&partition={MODEL}")
+    failed = wait_until(
+        "the run_contract check to show as failed",
+        lambda: browser.find_elements(By.XPATH, "//*[normalize-space()='Failed']"),
+        timeout=60,
+    )
+    shot(browser, "check_failed")
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert failed and "decision.txt" in page, "the failed check does not say what changed"
+
+
+def click(driver, xpath: str, what: str, timeout: float = 30) -> None:
+    """Click once the element exists; React re-renders can replace it between find and click."""
+
+    def go():
+        driver.find_element(By.XPATH, xpath).click()
+        return True
+
+    wait_until(what, go, timeout=timeout)
+
+
+def launch_from_launchpad(driver, base: str) -> str:
+    """Materialize all, partition iris, dataset_dir typed into the scaffolded config; run id."""
+    open_page(driver, base + "/asset-groups")
+    click(driver, "//button[contains(., 'Materialize all')]", "the Materialize all button")
+    picker = "//input[@placeholder='Partition']"
+
+    def choose_partition():
+        field = driver.find_element(By.XPATH, picker)
+        field.click()
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(MODEL)
+        time.sleep(1)  # the suggestion list filters as you type; Enter takes its first entry
+        driver.find_element(By.XPATH, picker).send_keys(Keys.ENTER)
+        return driver.find_elements(By.XPATH, f"//*[normalize-space()='partition: {MODEL}']")
+
+    wait_until("the model's partition to be chosen in the launchpad", choose_partition)
+    editor = "document.querySelector('.CodeMirror.cm-s-config-editor').CodeMirror"
+    config = driver.execute_script(f"return {editor}.getValue()")
+    # The launchpad offers the request's fields with their defaults: no YAML to write by hand.
+    assert re.search(r"seed: 42\b", config) and re.search(r"mode: '?mock'?", config), config
+    click(driver, "//button[contains(., 'Scaffold missing config')]", "Scaffold missing config")
+    click(driver, "//button[normalize-space()='Confirm']", "the scaffold confirmation")
+    config = wait_until(
+        "the scaffolded dataset_dir",
+        lambda: "dataset_dir" in (v := driver.execute_script(f"return {editor}.getValue()")) and v,
+    )
+    config = re.sub(r"dataset_dir: .*", f"dataset_dir: '{IRIS}'", config)
+    driver.execute_script(f"{editor}.setValue(arguments[0])", config)
+    shot(driver, "launchpad")
+    launch = "//button[normalize-space()='Materialize' and not(@disabled)]"
+    click(driver, launch, "the launchpad to accept the config and launch")
+    url = wait_until("the run page", lambda: "/runs/" in driver.current_url and driver.current_url)
+    return url.rsplit("/runs/", 1)[1].split("?")[0]
+
+
+def run_status_on_page(driver) -> str | None:
+    """The status tag in the run page header (Queued, Started, Success, Failure, ...)."""
+    for status in ("Success", "Failure", "Canceled", "Started", "Starting", "Queued"):
+        if driver.find_elements(By.XPATH, f"//*[normalize-space(text())='{status}']"):
+            return status
+    return None
