@@ -226,6 +226,11 @@ def ui(dagster_args: tuple) -> None:
     os.execvp(args[0], args)
 
 
+from verifily.cli_contamination import contamination  # noqa: E402
+
+cli.add_command(contamination)
+
+
 def main() -> None:
     """Entry point: runs the CLI and maps errors to one-line messages and exit codes."""
     try:
