@@ -158,11 +158,13 @@ def find_contamination(
 def build_report(index: EvalIndex, params: ContaminationParams) -> dict:
     """The report from the index after the scan: fraction, and per contaminated record why."""
     contaminated, skipped = [], []
+    matched_counts = index.matched_counts().tolist()
+    totals = index.gram_total.tolist()
     for i, e in enumerate(index.entries):
         if e.skipped:
             skipped.append({"eval_id": e.id, "reason": e.skipped})
             continue
-        matched, total = index.matched_of(i)
+        matched, total = matched_counts[i], totals[i]
         if e.exact_train_ids:
             method, train_ids = "exact", list(dict.fromkeys(e.exact_train_ids))
         elif matched and matched / total >= params.min_overlap:

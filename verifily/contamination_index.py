@@ -1,11 +1,10 @@
 """The evaluation side of the contamination detector: every eval n-gram, indexed for lookup.
 
 Memory is what bounds the whole detector: training text is streamed past this index and never
-kept. Per distinct eval n-gram the index holds its hash (8 bytes), its owner list (4 bytes per
-owning record) and the per-record list (4 bytes + a 1-byte hit flag), plus a one-bit-per-slot
-pre-filter table of at most 16 slots per n-gram (two such tables, each capped
-at 8 MiB): about 40 bytes per eval
-n-gram in all, so 10k eval records of 200 words (~2M n-grams) take ~80 MB.
+kept. Per distinct eval n-gram the index holds its hash (8 bytes), its owners (4 bytes per
+owning record, 8 bytes of offset) and a hit flag (1 byte), plus two one-bit-per-slot
+pre-filter tables of 16 slots per n-gram (each capped at 8 MiB): about 25 bytes per eval
+n-gram, so 10k eval records of 100 words (~1M n-grams) take ~30 MB.
 """
 
 from __future__ import annotations
@@ -23,6 +22,8 @@ from verifily.contamination_text import (
     prefix,
     span_hashes,
     text_token_hashes,
+    token_bounds,
+    token_hashes,
 )
 
 _MAX_TABLE_BITS = 26
@@ -59,53 +60,69 @@ class EvalIndex:
         self.fields, self.n = fields, n
         self.entries: list[EvalEntry] = []
         self.by_key: dict[bytes, list[int]] = {}
-        short_hash: list[int] = []
-        short_owner: list[int] = []
-        per_record: list[np.ndarray] = []
+        width = len(fields)
+        encoded: list[bytes] = []
+        is_str: list[bool] = []
         for rid, rec in records:
-            i = len(self.entries)
-            norms, grams, toks = record_features(rec, fields, n)
-            entry = EvalEntry(id=rid, key=exact_key(norms), short=False)
-            self.entries.append(entry)
-            all_grams = np.unique(np.concatenate(grams)) if grams else np.zeros(0, np.uint64)
-            per_record.append(all_grams)
-            text_fields = [
-                j for j, f in enumerate(fields) if isinstance(rec.get(f), str) and len(toks[j])
-            ]
-            if not any(len(t) for t in toks):
+            norms = [normalise(field_text(rec.get(f))) for f in fields]
+            self.entries.append(EvalEntry(id=rid, key=exact_key(norms), short=False))
+            encoded += [t.encode("utf-8") for t in norms]
+            is_str += [isinstance(rec.get(f), str) for f in fields]
+        # All fields of all records in one buffer, hashed in one vectorised pass; "\n" is not a
+        # word byte, so it separates fields, and n-grams that would span two fields are dropped.
+        sizes = np.array([len(e) + 1 for e in encoded], dtype=np.int64)
+        field_start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        buf = b"\n".join(encoded)
+        starts, ends = token_bounds(buf)
+        toks = token_hashes(buf, starts, ends)
+        field_of = np.searchsorted(field_start, starts, side="right") - 1
+        tok_count = np.bincount(field_of, minlength=len(encoded))
+        first_tok = np.concatenate([[0], np.cumsum(tok_count)[:-1]]).astype(np.int64)
+        grams = ngram_hashes(toks, n)
+        valid = field_of[: len(grams)] == field_of[n - 1 :][: len(grams)]
+        grams, rec_of = grams[valid], field_of[: len(valid)][valid] // max(width, 1)
+        self._build_ngrams(grams, rec_of)
+        self.gram_total = np.bincount(self.owners, minlength=len(self.entries))
+        has_text = tok_count.reshape(-1, width).any(axis=1).tolist() if width else []
+        short_fields = []
+        for i, entry in enumerate(self.entries):
+            if not has_text[i]:
                 entry.skipped = f"no text in fields {', '.join(fields)} (empty after normalisation)"
                 continue
             self.by_key.setdefault(entry.key, []).append(i)
-            if len(all_grams) == 0:
+            if self.gram_total[i] == 0:
                 entry.short = True
-                if not text_fields:
+                counts = tok_count[i * width : (i + 1) * width].tolist()
+                text = [j for j in range(width) if is_str[i * width + j] and counts[j]]
+                if not text:
                     entry.skipped = (
                         "shorter than n tokens and no string field to match exactly "
                         "(only numbers or booleans)"
                     )
                     continue
                 # The longest string field is what the byte scan looks for inside JSON strings.
-                j = max(text_fields, key=lambda k: len(toks[k]))
-                g = prefix(toks[j])
-                key_hash = span_hashes(g, np.array([0]), np.array([len(toks[j])]))[0]
-                short_hash.append(int(key_hash))
-                short_owner.append(i)
-        self._build_ngrams(per_record)
-        order = np.argsort(np.array(short_hash, dtype=np.uint64), kind="stable")
-        self.short_hashes = np.array(short_hash, dtype=np.uint64)[order]
-        self.short_owners = np.array(short_owner, dtype=np.int64)[order]
+                short_fields.append(i * width + max(text, key=lambda j: counts[j]))
+        sf = np.array(short_fields, dtype=np.int64)
+        key_hashes = span_hashes(prefix(toks), first_tok[sf], first_tok[sf] + tok_count[sf])
+        self.short_hashes = np.sort(key_hashes) if len(sf) else np.zeros(0, np.uint64)
 
-    def _build_ngrams(self, per_record: list[np.ndarray]) -> None:
-        lens = np.array([len(g) for g in per_record], dtype=np.int64)
-        flat = np.concatenate(per_record) if per_record else np.zeros(0, np.uint64)
-        rec_of = np.repeat(np.arange(len(per_record), dtype=np.int64), lens)
-        self.uniq, inverse = np.unique(flat, return_inverse=True)
-        # Per record: indices into uniq (CSR); per uniq n-gram: owning records (CSR).
-        self.rec_off = np.concatenate([[0], np.cumsum(lens)])
-        self.rec_grams = inverse.astype(np.int32)
-        order = np.argsort(inverse, kind="stable")
-        self.owners = rec_of[order].astype(np.int32)
-        self.owner_off = np.searchsorted(inverse[order], np.arange(len(self.uniq) + 1))
+    def _build_ngrams(self, grams: np.ndarray, rec_of: np.ndarray) -> None:
+        """Distinct n-grams and, per n-gram, its owning records (CSR), with one sort.
+
+        `grams` come in record order, so a stable sort keeps each n-gram's owners ascending
+        and a record that repeats an n-gram sits next to itself, where it is dropped.
+        """
+        order = np.argsort(grams, kind="stable")
+        g, r = grams[order], rec_of[order]
+        new = np.ones(len(g), dtype=bool)
+        new[1:] = g[1:] != g[:-1]
+        keep = new.copy()
+        keep[1:] |= r[1:] != r[:-1]
+        g, r, new = g[keep], r[keep], new[keep]
+        group_start = np.flatnonzero(new)
+        self.uniq = g[group_start]
+        self.owners = r.astype(np.int32)
+        self.owner_off = np.concatenate([group_start, [len(g)]]).astype(np.int64)
         self.hit = np.zeros(len(self.uniq), dtype=bool)
         bits = int(np.clip(np.ceil(np.log2(max(len(self.uniq), 1) * 16)), 10, _MAX_TABLE_BITS))
         self.shift = np.uint64(64 - bits)
@@ -127,7 +144,7 @@ class EvalIndex:
 
     def nbytes(self) -> int:
         """Bytes held by the index arrays (the detector's memory bound, without the chunk)."""
-        arrays = (self.uniq, self.rec_off, self.rec_grams, self.owners, self.owner_off)
+        arrays = (self.uniq, self.owners, self.owner_off, self.gram_total)
         return sum(a.nbytes for a in (*arrays, self.hit, self.table, self.table2))
 
     def lookup(self, grams: np.ndarray) -> np.ndarray:
@@ -154,13 +171,17 @@ class EvalIndex:
         if len(found) == 0:
             return {}
         self.hit[found] = True
-        counts = np.diff(self.owner_off)[found]
-        starts = self.owner_off[found]
-        idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        recs, n = np.unique(self.owners[idx], return_counts=True)
+        recs, n = np.unique(self.owners[_expand(self.owner_off, found)], return_counts=True)
         return dict(zip(recs.tolist(), n.tolist(), strict=True))
 
-    def matched_of(self, i: int) -> tuple[int, int]:
-        """(distinct n-grams of eval record i found anywhere in training, its distinct total)."""
-        grams = self.rec_grams[self.rec_off[i] : self.rec_off[i + 1]]
-        return int(self.hit[grams].sum()), len(grams)
+    def matched_counts(self) -> np.ndarray:
+        """Per eval record: its distinct n-grams found anywhere in the training data so far."""
+        found = np.flatnonzero(self.hit)
+        return np.bincount(self.owners[_expand(self.owner_off, found)], minlength=len(self.entries))
+
+
+def _expand(off: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions of every element of the given CSR rows, concatenated."""
+    counts = off[rows + 1] - off[rows]
+    starts = off[rows]
+    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())

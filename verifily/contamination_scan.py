@@ -31,20 +31,22 @@ CHUNK_BYTES = 2 << 20  # measured: 2 MiB keeps the per-token arrays in cache
 _ESCAPES = [b"\\\\"] + [b"\\" + c for c in (b"n", b"t", b"r", b"b", b"f", b'"', b"/")]
 
 
-def read_line_chunks(path: str | os.PathLike, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+def read_line_chunks(path: str | os.PathLike, size: int | None = None) -> Iterator[bytes]:
     """Whole lines of a file in chunks of about `size` bytes (a longer line is one chunk)."""
-    carry = b""
+    size = size or CHUNK_BYTES
+    pending: list[bytes] = []  # pieces of a line longer than a chunk, joined once at its end
     with open(path, "rb") as f:
         while block := f.read(size):
-            data = carry + block if carry else block
-            cut = data.rfind(b"\n")
+            cut = block.rfind(b"\n")
             if cut < 0:
-                carry = data
+                pending.append(block)
                 continue
-            carry = data[cut + 1 :]
-            yield data[: cut + 1]
-    if carry:
-        yield carry + b"\n"
+            pending.append(block[: cut + 1])
+            yield b"".join(pending)
+            pending = [block[cut + 1 :]]
+    tail = b"".join(pending)
+    if tail:
+        yield tail + b"\n"
 
 
 def line_ends(a: np.ndarray) -> np.ndarray:
@@ -52,8 +54,8 @@ def line_ends(a: np.ndarray) -> np.ndarray:
     return np.flatnonzero(a == 10)
 
 
-def candidate_lines(chunk: bytes, index: EvalIndex) -> tuple[np.ndarray, np.ndarray]:
-    """(lines that may hold eval text, lines the byte scan cannot judge), as line numbers."""
+def candidate_lines(chunk: bytes, index: EvalIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lines that may hold eval text, lines the byte scan cannot judge, newline offsets)."""
     a = np.frombuffer(chunk, dtype=np.uint8)
     ends = line_ends(a)
     slow = np.zeros(0, dtype=np.int64)
@@ -91,7 +93,7 @@ def candidate_lines(chunk: bytes, index: EvalIndex) -> tuple[np.ndarray, np.ndar
             sh = span_hashes(prefix(h), first, stop)
             pos = np.minimum(np.searchsorted(index.short_hashes, sh), len(index.short_hashes) - 1)
             cand.append(np.searchsorted(ends, opening[index.short_hashes[pos] == sh]))
-    return np.unique(np.concatenate(cand)), slow
+    return np.unique(np.concatenate(cand)), slow, ends
 
 
 class TrainMatcher:
@@ -124,20 +126,19 @@ def scan_training(
     path: str | os.PathLike,
     matcher: TrainMatcher,
     progress: Callable[[int], None] | None = None,
-    chunk_bytes: int = CHUNK_BYTES,
+    chunk_bytes: int | None = None,
 ) -> dict:
     """Stream the training file past the index; return scan statistics."""
     lineno = 0
     size = 0
     for chunk in read_line_chunks(path, chunk_bytes):
-        cand, slow = candidate_lines(chunk, matcher.index)
-        todo = np.union1d(cand, slow).tolist()
-        if todo:
-            lines = chunk.split(b"\n")
-            for i in todo:
-                if i < len(lines) and lines[i].strip():
-                    matcher.check_line(lines[i], lineno + i + 1)
-        lineno += chunk.count(b"\n")
+        cand, slow, ends = candidate_lines(chunk, matcher.index)
+        for i in np.union1d(cand, slow).tolist():
+            if i < len(ends):
+                line = chunk[ends[i - 1] + 1 if i else 0 : ends[i]]
+                if line.strip():
+                    matcher.check_line(line, lineno + i + 1)
+        lineno += len(ends)
         size += len(chunk)
         if progress:
             progress(len(chunk))
