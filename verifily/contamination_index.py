@@ -107,13 +107,20 @@ class EvalIndex:
         self.short_hashes = np.sort(key_hashes) if len(sf) else np.zeros(0, np.uint64)
 
     def _build_ngrams(self, grams: np.ndarray, rec_of: np.ndarray) -> None:
-        """Distinct n-grams and, per n-gram, its owning records (CSR), with one sort.
+        """Distinct n-grams and, per n-gram, its owning records (CSR), with one fast sort.
 
-        `grams` come in record order, so a stable sort keeps each n-gram's owners ascending
-        and a record that repeats an n-gram sits next to itself, where it is dropped.
+        Only n-grams held more than once (shared by records, or repeated inside one) need
+        their owners ordered too, so a record that repeats an n-gram is listed once.
         """
-        order = np.argsort(grams, kind="stable")
+        order = np.argsort(grams)  # unstable: numpy's SIMD sort, several times a stable one
         g, r = grams[order], rec_of[order]
+        same = g[1:] == g[:-1]
+        if same.any():
+            shared = np.zeros(len(g), dtype=bool)
+            shared[1:] |= same
+            shared[:-1] |= same
+            idx = np.flatnonzero(shared)
+            r[idx] = r[idx][np.lexsort((r[idx], g[idx]))]
         new = np.ones(len(g), dtype=bool)
         new[1:] = g[1:] != g[:-1]
         keep = new.copy()
@@ -151,7 +158,8 @@ class EvalIndex:
         """Positions in `grams` whose hash is an eval n-gram (pre-filter table, then exact)."""
         if len(self.uniq) == 0 or len(grams) == 0:
             return np.zeros(0, dtype=np.int64)
-        slot = (grams >> self.shift).astype(np.intp)
+        # Slots are < 2**26, so viewing them as signed is exact and saves a copy.
+        slot = (grams >> self.shift).view(np.int64)
         maybe = np.flatnonzero((self.table[slot >> 3] >> (slot & 7).astype(np.uint8)) & 1)
         if len(maybe) == 0:
             return maybe

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -27,8 +28,10 @@ from verifily.contamination_text import (
 )
 
 CHUNK_BYTES = 2 << 20  # measured: 2 MiB keeps the per-token arrays in cache
-# JSON escapes that decode to a non-word character: blanking the two bytes keeps offsets.
-_ESCAPES = [b"\\\\"] + [b"\\" + c for c in (b"n", b"t", b"r", b"b", b"f", b'"', b"/")]
+# A JSON escape, read left to right as a parser does. Outside `\uXXXX` (whose lines take the
+# exact path) every escape decodes to a non-word character: blanking its two bytes keeps
+# offsets and token boundaries.
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
 
 
 def read_line_chunks(path: str | os.PathLike, size: int | None = None) -> Iterator[bytes]:
@@ -75,8 +78,7 @@ def candidate_lines(chunk: bytes, index: EvalIndex) -> tuple[np.ndarray, np.ndar
             view[line_start[i] : ends[i]] = 32
         buf = bytes(blank)
     if b"\\" in buf:
-        for e in _ESCAPES:
-            buf = buf.replace(e, b"  ")
+        buf = _ESCAPE.sub(b"  ", buf)
     buf = buf.lower()
     starts, stops = token_bounds(buf)
     h = token_hashes(buf, starts, stops)

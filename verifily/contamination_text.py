@@ -94,8 +94,13 @@ def token_bounds(buf: bytes) -> tuple[np.ndarray, np.ndarray]:
     word |= a - np.uint8(97) < np.uint8(26)
     word |= a - np.uint8(48) < np.uint8(10)
     word |= a == np.uint8(95)
-    # Transitions of the word mask, padded with non-word on both sides: start, end, start, ...
-    edges = np.flatnonzero(np.diff(word, prepend=False, append=False))
+    # Transitions of the word mask (as if padded with non-word): start, end, start, end, ...
+    edges = np.flatnonzero(word[1:] != word[:-1])
+    edges += 1
+    if len(word) and word[0]:
+        edges = np.concatenate([[0], edges])
+    if len(word) and word[-1]:
+        edges = np.concatenate([edges, [len(word)]])
     return edges[0::2], edges[1::2]
 
 
