@@ -17,6 +17,7 @@ import json
 import pydoc
 import random
 import re
+import resource
 import shutil
 import sys
 import time
@@ -169,9 +170,11 @@ def main() -> None:
         f"  recall {recall:.4f} ({len(found & planted)}/{len(planted)} planted), "
         f"false positives {len(false_pos)} {false_pos[:5]}"
     )
+    scan = report["scan"]
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
     print(
-        f"  eval n-grams {report['scan']['eval_ngrams']}, index {report['scan']['index_bytes'] / 1e6:.0f} MB, "
-        f"records parsed {report['scan']['parsed']} of {report['scan']['lines']}"
+        f"  eval n-grams {scan['eval_ngrams']}, index {scan['index_bytes'] / 1e6:.0f} MB, "
+        f"peak RSS {rss:.0f} MB, records parsed {scan['parsed']} of {scan['lines']}"
     )
 
     c0 = time.process_time()

@@ -1,4 +1,4 @@
-"""The contamination gate through the asset graph, `verifily retrain` and `verifily contamination`."""
+"""The contamination gate through the asset graph, `verifily retrain` and the CLI."""
 
 import json
 import os

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -28,10 +27,37 @@ from verifily.contamination_text import (
 )
 
 CHUNK_BYTES = 2 << 20  # measured: 2 MiB keeps the per-token arrays in cache
-# A JSON escape, read left to right as a parser does. Outside `\uXXXX` (whose lines take the
-# exact path) every escape decodes to a non-word character: blanking its two bytes keeps
-# offsets and token boundaries.
-_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+# Characters after a backslash that must be blanked: letters of \n \t \r \b \f would join the
+# next word, an escaped quote would look like a string delimiter.
+_ESCAPED = np.zeros(256, dtype=bool)
+_ESCAPED[list(b'ntrbf"')] = True
+
+
+def blank_escapes(buf: bytes) -> bytes:
+    """`buf` with the character after each JSON escape backslash turned into a space.
+
+    Outside `\\uXXXX` (whose lines take the exact path) every JSON escape decodes to a non-word
+    character, so blanking keeps offsets and token boundaries. A backslash starts an escape
+    when the run of backslashes it ends is odd (`\\\\n` is a backslash, then a letter n).
+    """
+    a = np.frombuffer(buf, dtype=np.uint8)
+    bs = np.flatnonzero(a[:-1] == 92)
+    bs = bs[_ESCAPED[a[bs + 1]]]
+    if len(bs) == 0:
+        return buf
+    after_bs = bs[(bs > 0) & (a[np.maximum(bs - 1, 0)] == 92)]
+    if len(after_bs):
+        odd = []
+        for p in after_bs.tolist():  # rare: a run of backslashes, count it
+            q = p
+            while q > 0 and buf[q - 1] == 92:
+                q -= 1
+            odd.append((p - q) % 2 == 0)
+        drop = after_bs[~np.array(odd, dtype=bool)]
+        bs = np.setdiff1d(bs, drop, assume_unique=True)
+    out = a.copy()
+    out[bs + 1] = 32
+    return out.tobytes()
 
 
 def read_line_chunks(path: str | os.PathLike, size: int | None = None) -> Iterator[bytes]:
@@ -44,9 +70,10 @@ def read_line_chunks(path: str | os.PathLike, size: int | None = None) -> Iterat
             if cut < 0:
                 pending.append(block)
                 continue
-            pending.append(block[: cut + 1])
-            yield b"".join(pending)
-            pending = [block[cut + 1 :]]
+            view = memoryview(block)
+            pending.append(view[: cut + 1])
+            yield b"".join(pending)  # the one copy per chunk
+            pending = [view[cut + 1 :]]
     tail = b"".join(pending)
     if tail:
         yield tail + b"\n"
@@ -78,7 +105,7 @@ def candidate_lines(chunk: bytes, index: EvalIndex) -> tuple[np.ndarray, np.ndar
             view[line_start[i] : ends[i]] = 32
         buf = bytes(blank)
     if b"\\" in buf:
-        buf = _ESCAPE.sub(b"  ", buf)
+        buf = blank_escapes(buf)
     buf = buf.lower()
     starts, stops = token_bounds(buf)
     h = token_hashes(buf, starts, stops)
