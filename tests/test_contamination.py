@@ -295,3 +295,43 @@ def test_matches_the_reference(tmp_path_factory, train, evals, copy, n):
     report = find_contamination(artifact(tmp, train, evals), params=ContaminationParams(n=n))
     expected = reference(train, evals, n)
     assert set(found(report)) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "blanked"),
+    [
+        (rb"a\nb", rb"a\ b"),
+        (rb"a\\nb", rb"a\\nb"),  # an escaped backslash, then the letter n
+        (rb"a\\\nb", rb"a\\\ b"),
+        (rb"\"x\"", rb"\ x\ "),
+        (rb"q\tz\u00e9", rb"q\ z\u00e9"),
+    ],
+)
+def test_json_escapes_are_blanked_like_a_parser_reads_them(raw, blanked):
+    assert contamination_scan.blank_escapes(raw) == blanked
+
+
+def test_ascii_escaped_json_lines_take_the_exact_path(tmp_path):
+    """An artifact written by another tool: \\uXXXX escapes and spaces after separators."""
+    from verifily.artifact import dataset_hash_of
+    from verifily.hashing import sha256_bytes
+
+    recs = [{"id": "t1", "input": "Préface: " + EVAL_DOCS[0], "output": "x", "split": "train"}]
+    recs += [{"id": "t2", "input": TRAIN_DOCS[0] + "\u0001", "output": "y", "split": "train"}]
+    recs += [{"id": "e1", "input": EVAL_DOCS[0], "output": "", "split": "eval"}]
+    recs += [{"id": "e2", "input": EVAL_DOCS[1], "output": "", "split": "eval"}]
+    data = "".join(json.dumps(r, ensure_ascii=True) + "\n" for r in recs).encode()
+    d = tmp_path / "other"
+    d.mkdir()
+    (d / "dataset.jsonl").write_bytes(data)
+    sha = sha256_bytes(data)
+    meta = {
+        "format_version": 1,
+        "files": {"dataset.jsonl": sha},
+        "dataset_hash": dataset_hash_of(sha, 4),
+        "record_count": 4,
+        "split_counts": {"train": 2, "eval": 2},
+    }
+    (d / "hashes.json").write_text(json.dumps(meta))
+    assert b"\\u00e9" in data
+    assert set(found(find_contamination(d))) == {"e1"}
