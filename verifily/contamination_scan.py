@@ -90,21 +90,21 @@ def candidate_lines(chunk: bytes, index: EvalIndex) -> tuple[np.ndarray, np.ndar
     ends = line_ends(a)
     slow = np.zeros(0, dtype=np.int64)
     buf = chunk
-    if not chunk.isascii() or b"\\u" in chunk:
+    # memchr for a backslash is ~15x faster than searching for the two bytes "\u" directly.
+    escaped = b"\\" in chunk
+    if not chunk.isascii() or (escaped and b"\\u" in chunk):
         odd = np.flatnonzero(a >= 0x80)
-        at = chunk.find(b"\\u")
-        esc = []
-        while at >= 0:
-            esc.append(at)
-            at = chunk.find(b"\\u", at + 2)
-        slow = np.unique(np.searchsorted(ends, np.concatenate([odd, esc])))
+        if escaped:  # \uXXXX escapes (an escaped backslash before a "u" only costs a parse)
+            bs = np.flatnonzero(a[:-1] == 92)
+            odd = np.concatenate([odd, bs[a[bs + 1] == 117]])
+        slow = np.unique(np.searchsorted(ends, odd))
         blank = bytearray(chunk)
         view = np.frombuffer(blank, dtype=np.uint8)
         line_start = np.concatenate([[0], ends[:-1] + 1])
         for i in slow.tolist():
             view[line_start[i] : ends[i]] = 32
         buf = bytes(blank)
-    if b"\\" in buf:
+    if escaped:
         buf = blank_escapes(buf)
     buf = buf.lower()
     starts, stops = token_bounds(buf)
