@@ -24,7 +24,9 @@ import time
 from pathlib import Path
 
 from verifily.artifact import write_artifact
-from verifily.contamination import ContaminationParams, find_contamination
+from verifily.contamination import ContaminationParams, _eval_file_records, find_contamination
+from verifily.contamination_index import EvalIndex
+from verifily.contamination_scan import TrainMatcher, scan_training
 from verifily.contamination_text import field_text, normalise
 from verifily.records import effective_split
 
@@ -187,6 +189,26 @@ def main() -> None:
         f"(all planted: {ref_found <= planted})"
     )
     print(f"ratio verifily / reference: {fast_cpu / ref_rate:.1f}x")
+    # Real text is rarely pure ASCII: the same records with a curly apostrophe in each, stored
+    # as raw UTF-8 (as `verifily ingest` writes) and as \\u escapes (json.dumps' default).
+    index = EvalIndex(list(_eval_file_records(eval_file)), ("input", "output"), 13)
+    sample = Path(args.workdir) / "sample-utf8.jsonl"
+    escaped = Path(args.workdir) / "sample-escaped.jsonl"
+    with open(sample, "wb") as out, open(escaped, "w") as esc:
+        for k, line in enumerate(open(train / "dataset.jsonl", "rb")):
+            line = line.replace(b'"input":"', '"input":"’ '.encode())
+            out.write(line)
+            esc.write(json.dumps(json.loads(line)) + "\n")
+            if k * 1500 > args.ref_mb * 1_000_000:
+                break
+    for label, path in (("raw UTF-8", sample), ("\\u-escaped", escaped)):
+        c0 = time.process_time()
+        stats = scan_training(path, TrainMatcher(index, lambda rec: True))
+        rate = stats["bytes"] / 1e6 / (time.process_time() - c0)
+        print(
+            f"non-ASCII in every record ({label}, {stats['bytes'] / 1e6:.0f} MB): "
+            f"{rate:.0f} MB/s per core (cpu), {rate / ref_rate:.1f}x the reference"
+        )
     ok = fast_cpu >= 100 and recall == 1.0 and not false_pos
     print(
         "target (>= 100 MB/s per core, recall 1.0, no false positives):", "met" if ok else "NOT met"
