@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from verifily.artifact import write_artifact
-from verifily.contamination import ContaminationParams, _eval_file_records, find_contamination
+from verifily.contamination import ContaminationParams, eval_file_records, find_contamination
 from verifily.contamination_index import EvalIndex
 from verifily.contamination_scan import TrainMatcher, scan_training
 from verifily.contamination_text import field_text, normalise
@@ -191,7 +191,7 @@ def main() -> None:
     print(f"ratio verifily / reference: {fast_cpu / ref_rate:.1f}x")
     # Real text is rarely pure ASCII: the same records with a curly apostrophe in each, stored
     # as raw UTF-8 (as `verifily ingest` writes) and as \\u escapes (json.dumps' default).
-    index = EvalIndex(list(_eval_file_records(eval_file)), ("input", "output"), 13)
+    index = EvalIndex(list(eval_file_records(eval_file)), ("input", "output"), 13)
     sample = Path(args.workdir) / "sample-utf8.jsonl"
     escaped = Path(args.workdir) / "sample-escaped.jsonl"
     with open(sample, "wb") as out, open(escaped, "w") as esc:

@@ -78,7 +78,7 @@ def _artifact_eval_records(dataset: Path) -> Iterator[tuple[object, dict]]:
         lineno += len(lines)
 
 
-def _eval_file_records(path: Path) -> Iterator[tuple[object, dict]]:
+def eval_file_records(path: Path) -> Iterator[tuple[object, dict]]:
     """(id, record) of a separate JSONL eval file; every record is checked against the schema."""
     with open(path, "rb") as f:
         for lineno, line in enumerate(f, 1):
@@ -127,7 +127,7 @@ def find_contamination(
         ep = Path(eval_path)
         if not ep.is_file():
             raise InputError(f"{ep}: evaluation file does not exist")
-        records = _eval_file_records(ep)
+        records = eval_file_records(ep)
         eval_info = {"path": str(ep.resolve()), "sha256": sha256_file(ep), "split": "all"}
     else:
         records = _artifact_eval_records(data)

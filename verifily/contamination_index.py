@@ -3,8 +3,8 @@
 Memory is what bounds the whole detector: training text is streamed past this index and never
 kept. Per distinct eval n-gram the index holds its hash (8 bytes), its owners (4 bytes per
 owning record, 8 bytes of offset) and a hit flag (1 byte), plus two one-bit-per-slot
-pre-filter tables of 16 slots per n-gram (each capped at 8 MiB): about 25 bytes per eval
-n-gram, so 10k eval records of 100 words (~1M n-grams) take ~30 MB.
+pre-filter tables of 16 slots per n-gram (each capped at 8 MiB): about 30 bytes per eval
+n-gram, so 10k eval records of ~120 words (1.1M n-grams) take ~31 MB.
 """
 
 from __future__ import annotations
