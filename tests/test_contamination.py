@@ -248,7 +248,7 @@ def test_escapes_and_unicode_in_raw_json_are_matched(tmp_path):
 
 # The fast scan agrees with a plain set-of-tuples reference on arbitrary text.
 
-ALPHABET = "ab Ab.\n\"\\/é\u00a0ﬁ_1-\t\uff02\u0301İ’"
+ALPHABET = 'ab Ab.\n"\\/é\u00a0ﬁ_1-\t\uff02\u0301İ’'
 
 
 def reference(train: list[dict], evals: list[dict], n: int) -> set[str]:

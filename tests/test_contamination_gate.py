@@ -149,3 +149,27 @@ def test_contamination_cli(tmp_path, contaminated, dagster_home):
     assert report["params"]["n"] == 8 and [c["eval_id"] for c in report["contaminated"]] == ["q"]
     r = cli("contamination", "--dataset", tmp_path / "nope", cwd=tmp_path, env_home=dagster_home)
     assert r.returncode == 65 and "dataset directory does not exist" in r.stderr
+
+
+def test_bad_contamination_config_fails_with_the_reason(instance, tmp_path):
+    instance.add_dynamic_partitions(MODEL_PARTITIONS.name, ["iris"])
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    result = dg.materialize(
+        assets,
+        instance=instance,
+        partition_key="iris",
+        resources=defs.resources,
+        run_config={
+            "ops": {
+                "dataset_artifact": {"config": {"dataset_dir": str(IRIS)}},
+                "contamination_report": {"config": {"eval_file": str(tmp_path / "none.jsonl")}},
+            }
+        },
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "contamination_report"
+    ufd = failure.step_failure_data.user_failure_data
+    assert "evaluation file does not exist" in ufd.description
+    assert ufd.metadata["exit_code"].value == 65
