@@ -4,9 +4,10 @@ The scan never parses a training record unless the pre-filter says it may hold a
 (or, for short eval records, a JSON string that hashes like one); those few candidate records
 are then parsed and matched exactly on their configured fields. The pre-filter only ever
 over-approximates: JSON escapes other than ``\\uXXXX`` decode to non-word characters, so they
-are blanked in place; a chunk with non-ASCII text is Unicode-normalised as a whole first.
-Lines with ``\\uXXXX`` escapes (or whose normalisation would fold into JSON syntax) are parsed,
-normalised and pre-filtered together, a slower path (~20 MB/s) for ASCII-escaped writers.
+are blanked in place; a chunk with non-ASCII text, or an ASCII chunk with ``\\uXXXX``
+escapes, is decoded and Unicode-normalised as a whole first. Lines the byte scan still cannot
+judge (``\\uXXXX`` next to raw UTF-8, or text whose normalisation folds into JSON syntax) are
+parsed, normalised and pre-filtered together, a slower path.
 """
 
 from __future__ import annotations
@@ -33,14 +34,15 @@ from verifily.contamination_text import (
 
 _NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w]")
 CHUNK_BYTES = 2 << 20  # measured: 2 MiB keeps the per-token arrays in cache
-# Characters after a backslash that must be blanked: letters of \n \t \r \b \f would join the
-# next word, an escaped quote would look like a string delimiter.
+# Characters after a backslash that are blanked: letters of \n \t \r \b \f would join the next
+# word, an escaped quote would look like a string delimiter (the others are for `whole`).
 _ESCAPED = np.zeros(256, dtype=bool)
-_ESCAPED[list(b'ntrbf"')] = True
+_ESCAPED[list(b'ntrbf"/\\')] = True
 
 
-def blank_escapes(buf: bytes) -> bytes:
-    """`buf` with the character after each JSON escape backslash turned into a space.
+def blank_escapes(buf: bytes, whole: bool = False) -> bytes:
+    """`buf` with the character after each JSON escape backslash (and with `whole`, the
+    backslash too, leaving only `\\uXXXX`) turned into a space.
 
     Outside `\\uXXXX` (whose lines take the exact path) every JSON escape decodes to a non-word
     character, so blanking keeps offsets and token boundaries. A backslash starts an escape
@@ -63,6 +65,8 @@ def blank_escapes(buf: bytes) -> bytes:
         bs = np.setdiff1d(bs, drop, assume_unique=True)
     out = a.copy()
     out[bs + 1] = 32
+    if whole:
+        out[bs] = 32
     return out.tobytes()
 
 
@@ -110,6 +114,26 @@ def unicode_fold(chunk: bytes) -> bytes | None:
     return out
 
 
+def unicode_unescape(chunk: bytes) -> bytes | None:
+    """An ASCII chunk written with `\\uXXXX` escapes, decoded and normalised, or None.
+
+    Every other escape is blanked first (all decode to non-word characters), so what
+    `unicode_escape` decodes is only `\\uXXXX`; surrogate halves are non-word characters here
+    just as the emoji they form are after parsing. None when decoding fails or creates JSON
+    structure (an escaped quote or newline written as `\\u0022`, `\\u000a`).
+    """
+    blanked = blank_escapes(chunk, whole=True)
+    try:
+        text = blanked.decode("unicode_escape")
+    except UnicodeDecodeError:
+        return None
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    out = _NON_ASCII_NON_WORD.sub(" ", folded).encode("utf-8")
+    if any(out.count(c) != blanked.count(c) for c in (b"\n", b'"')):
+        return None
+    return out
+
+
 def candidate_lines(chunk: bytes, index: EvalIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(lines that may hold eval text, lines the byte scan cannot judge, newline offsets)."""
     a = np.frombuffer(chunk, dtype=np.uint8)
@@ -117,11 +141,17 @@ def candidate_lines(chunk: bytes, index: EvalIndex) -> tuple[np.ndarray, np.ndar
     slow = np.zeros(0, dtype=np.int64)
     # memchr for a backslash is ~15x faster than searching for the two bytes "\u" directly.
     escaped = b"\\" in chunk
-    if escaped and b"\\u" in chunk:  # \uXXXX escapes (after an escaped backslash: a parse)
-        bs = np.flatnonzero(a[:-1] == 92)
-        slow = np.unique(np.searchsorted(ends, bs[a[bs + 1] == 117]))
     buf, buf_ends = chunk, ends
-    if not chunk.isascii():
+    needs_fold = not chunk.isascii()
+    if escaped and b"\\u" in chunk:
+        decoded = None if needs_fold else unicode_unescape(chunk)
+        if decoded is not None:
+            buf, escaped = decoded, False
+            buf_ends = line_ends(np.frombuffer(buf, dtype=np.uint8))
+        else:  # lines with \uXXXX escapes (after an escaped backslash: merely parsed)
+            bs = np.flatnonzero(a[:-1] == 92)
+            slow = np.unique(np.searchsorted(ends, bs[a[bs + 1] == 117]))
+    if needs_fold:
         folded = unicode_fold(chunk)
         if folded is None:
             slow = np.union1d(slow, np.searchsorted(ends, np.flatnonzero(a >= 0x80)))
