@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from verifily.cli_contamination import contamination
 from verifily.errors import VerifilyError
 
 
@@ -225,8 +226,6 @@ def ui(dagster_args: tuple) -> None:
     args = ["dagster", "dev", "-w", "workspace.yaml", *dagster_args]
     os.execvp(args[0], args)
 
-
-from verifily.cli_contamination import contamination  # noqa: E402
 
 cli.add_command(contamination)
 
