@@ -62,20 +62,25 @@ def _artifact_eval_records(dataset: Path) -> Iterator[tuple[object, dict]]:
     """(id, record) of the artifact's eval split, parsing only lines that might be eval."""
     lineno = 0
     for chunk in read_line_chunks(dataset):
-        lines = chunk.split(b"\n")[:-1]
+        count = chunk.count(b"\n")
+        # Canonical JSON (what write_artifact writes) is counted with memmem; other spacing
+        # with the regex; a chunk whose every line says "train" needs no parsing at all.
         all_train = (
             b'"eval"' not in chunk
             and b'"meta"' not in chunk
-            and len(_TRAIN_SPLIT.findall(chunk)) == len(lines)
+            and (
+                chunk.count(b'"split":"train"') == count
+                or len(_TRAIN_SPLIT.findall(chunk)) == count
+            )
         )
         if not all_train:
-            for i, line in enumerate(lines):
+            for i, line in enumerate(chunk.split(b"\n")[:-1]):
                 if b'"eval"' in line or b'"meta"' in line or len(_TRAIN_SPLIT.findall(line)) != 1:
                     if line.strip():
                         rec = json.loads(line)
                         if effective_split(rec) == "eval":
                             yield rec.get("id", f"line {lineno + i + 1}"), rec
-        lineno += len(lines)
+        lineno += count
 
 
 def eval_file_records(path: Path) -> Iterator[tuple[object, dict]]:
