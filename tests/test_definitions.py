@@ -13,6 +13,7 @@ def test_code_location_loads():
     job = defs.resolve_job_def("retrain_job")
     assert {n.name for n in job.graph.node_defs} >= {
         "dataset_artifact",
+        "contamination_report",
         "retrain_run",
         "eval_results",
         "decision",
@@ -21,7 +22,7 @@ def test_code_location_loads():
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"dataset_artifact", "retrain_run", "eval_results", "decision"} <= keys
     checks = {c.name for c in graph.asset_check_keys}
-    assert {"dataset_integrity", "run_contract"} <= checks
+    assert {"dataset_integrity", "contamination_gate", "run_contract"} <= checks
 
 
 def test_materialize_graph_passes_checks(instance, tmp_path):
@@ -44,6 +45,7 @@ def test_materialize_graph_passes_checks(instance, tmp_path):
     evaluations = result.get_asset_check_evaluations()
     assert {e.check_name: e.passed for e in evaluations} == {
         "dataset_integrity": True,
+        "contamination_gate": True,
         "run_contract": True,
     }
     response = result.output_for_node("decision")

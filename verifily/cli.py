@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from verifily.cli_contamination import contamination
 from verifily.errors import VerifilyError
 
 
@@ -232,6 +233,9 @@ def ui(dagster_args: tuple) -> None:
     )
     args = [str(Path(sys.executable).with_name("dagster")), "dev", *target, *dagster_args]
     os.execvp(args[0], args)
+
+
+cli.add_command(contamination)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ import dagster as dg
 
 from verifily import retrain as core
 from verifily.artifact import verify_artifact
+from verifily.contamination import run_gate
 from verifily.contract import validate_run_contract
 from verifily.errors import DatasetError
 from verifily_assets.asset_schemas import DECISION_COLUMNS, column_schema
@@ -34,7 +35,7 @@ def decision(context: dg.AssetExecutionContext, eval_results: dict) -> dg.Materi
     """SHIP, DONT_SHIP or INVESTIGATE for the candidate, with every reason; publishes the run."""
     with verifily_failure():
         try:
-            gates = [dataset_gate(eval_results["dataset"])]
+            gates = [dataset_gate(eval_results["dataset"]), run_gate(eval_results)]
             state = core.decide(eval_results, gates=gates)
             response = core.publish(state)
         except BaseException:

@@ -5,6 +5,7 @@ import os
 import dagster as dg
 
 from resources.settings import VerifilySettings
+from verifily_assets.contamination import contamination_gate, contamination_report
 from verifily_assets.dataset import dataset_artifact, dataset_integrity
 from verifily_assets.decision import decision, run_contract
 from verifily_assets.jobs import retrain_job
@@ -12,8 +13,8 @@ from verifily_assets.model_partitions import model_partitions_sensor
 from verifily_assets.training import eval_results, retrain_run
 
 defs = dg.Definitions(
-    assets=[dataset_artifact, retrain_run, eval_results, decision],
-    asset_checks=[dataset_integrity, run_contract],
+    assets=[dataset_artifact, contamination_report, retrain_run, eval_results, decision],
+    asset_checks=[dataset_integrity, contamination_gate, run_contract],
     jobs=[retrain_job],
     sensors=[model_partitions_sensor],
     resources={

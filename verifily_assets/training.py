@@ -4,6 +4,7 @@ import dagster as dg
 
 from verifily import retrain as core
 from verifily.artifact import DatasetInfo
+from verifily.contamination import write_report
 from verifily.request import RetrainRequest
 from verifily_assets.asset_schemas import METRIC_COLUMNS, column_schema, metrics_table
 from verifily_assets.failures import verifily_failure
@@ -17,7 +18,9 @@ from verifily_assets.partitions import MODEL_PARTITIONS
     owners=["team:ml-platform"],
     op_tags={"verifily/heavy": "true"},
 )
-def retrain_run(context: dg.AssetExecutionContext, dataset_artifact: dict) -> dg.MaterializeResult:
+def retrain_run(
+    context: dg.AssetExecutionContext, dataset_artifact: dict, contamination_report: dict
+) -> dg.MaterializeResult:
     """A candidate model trained on the dataset, in a freshly allocated run directory."""
     req = RetrainRequest.from_dict(dataset_artifact["request"])
     state: dict = {}
@@ -26,6 +29,7 @@ def retrain_run(context: dg.AssetExecutionContext, dataset_artifact: dict) -> dg
             state = core.start(
                 req, DatasetInfo(**dataset_artifact["dataset"]), run_id=context.run.run_id
             )
+            write_report(state["staging_dir"], contamination_report)
             context.log.info(f"training ({req.mode}, seed {req.seed}) in {state['staging_dir']}")
             state = core.train(state, progress=context.log.info)
         except BaseException:
