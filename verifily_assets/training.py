@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from resources.k8s import HEAVY_RETRY_POLICY, RETRAIN_TAGS
 from verifily import retrain as core
 from verifily.artifact import DatasetInfo
 from verifily.request import RetrainRequest
@@ -15,7 +16,8 @@ from verifily_assets.previews import markdown_table
     group_name="training",
     kinds={"python"},
     owners=["team:ml-platform"],
-    op_tags={"verifily/heavy": "true"},
+    op_tags=RETRAIN_TAGS,
+    retry_policy=HEAVY_RETRY_POLICY,
 )
 def retrain_run(context: dg.AssetExecutionContext, dataset_artifact: dict) -> dg.MaterializeResult:
     """A candidate model trained on the dataset, in a freshly allocated run directory."""
