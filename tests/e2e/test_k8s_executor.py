@@ -6,8 +6,9 @@ import pytest
 
 from resources.k8s import RETRAIN_TAGS
 from tests.conftest import IRIS
-from tests.e2e.fake_k8s.harness import CLAIM, IMAGE, Standin
+from tests.e2e.fake_k8s.harness import CLAIM, IMAGE, NAMESPACE, Standin
 from verifily.contract import validate_run_contract
+from verifily_assets.k8s_records import step_k8s_jobs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -33,7 +34,7 @@ def _messages(instance, run_id) -> str:
 
 def test_retrain_runs_each_step_as_a_job_and_survives_an_eviction(tmp_path):
     standin = Standin(tmp_path, faults={"retrain_run": "evict"})
-    instance, run, ticks = standin.run("iris", IRIS)
+    instance, run, ticks = standin.run("iris", IRIS, timeout=480)
 
     assert run.status == dg.DagsterRunStatus.SUCCESS, _messages(instance, run.run_id)[-4000:]
     assert not standin.cluster.unhandled and not standin.cluster.rejected
@@ -43,6 +44,12 @@ def test_retrain_runs_each_step_as_a_job_and_survives_an_eviction(tmp_path):
     assert len(by_op["retrain_run"]) == 2
     names = [j["metadata"]["name"] for j in standin.cluster.created_jobs]
     assert len(names) == len(set(names))
+    # The jobs API's per-step record, read back from the run's events, names the same Jobs.
+    records = step_k8s_jobs(instance, run.run_id, standin.settings().namespace)
+    assert [r["job_name"] for r in records] == names
+    assert [r["step_key"] for r in records].count("retrain_run") == 2
+    assert {r["namespace"] for r in records} == {NAMESPACE}
+    assert {ns for ns, _ in standin.cluster.jobs} == {NAMESPACE}
     for op, jobs in by_op.items():
         for job in jobs:
             labels = job["metadata"]["labels"]
@@ -111,7 +118,7 @@ def test_container_exiting_non_zero_fails_with_logs_and_reason(tmp_path):
         # A misconfigured pod: its code location refuses an output root off the shared claim.
         env_overrides={"dataset_artifact": {"VERIFILY_OUTPUT_ROOT": "/elsewhere/runs"}},
     )
-    instance, run, ticks = standin.run("iris", IRIS, timeout=120)
+    instance, run, ticks = standin.run("iris", IRIS, timeout=300)
 
     assert run.status == dg.DagsterRunStatus.FAILURE
     failures = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)

@@ -71,6 +71,7 @@ class FakeCluster:
     created_jobs: list[dict] = field(default_factory=list)  # every accepted Job, as received
     rejected: list[tuple[dict, str]] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    timeline: list[tuple[str, str, float]] = field(default_factory=list)  # (job, event, time)
     unhandled: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _faulted: set[str] = field(default_factory=set)
@@ -96,6 +97,7 @@ class FakeCluster:
             job["_pod_failures"] = 0
             self.jobs[(ns, name)] = job
             self.created_jobs.append(body)
+            self.timeline.append((name, "created", time.time()))
             self._start_pod(ns, job)
         return 201, public(job)
 
@@ -197,6 +199,7 @@ class FakeCluster:
                 argv, env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
             )
             log.close()
+            self.timeline.append((pod.job_name, "started", time.time()))
             started = now_iso()
             st = pod.obj["status"]
             st.update(phase="Running", startTime=started, podIP="127.0.0.1")
@@ -222,6 +225,7 @@ class FakeCluster:
 
     def _finish(self, pod: PodRun, job: dict, container: dict, code: int) -> None:
         with self.lock:
+            self.timeline.append((pod.job_name, "finished", time.time()))
             st = pod.obj["status"]
             finished = now_iso()
             if pod.forced:
