@@ -13,6 +13,7 @@ from verifily.errors import InputError
 
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 SHARED_VOLUME = "verifily-shared"
+STEP_JOB_TTL_SECONDS = 3600
 # Settings every step pod needs to rebuild the same code location the run worker built (the
 # executor, the output root, the IO manager storage); forwarded into each step Job's env.
 FORWARDED_ENV = (
@@ -152,6 +153,10 @@ class K8sStepSettings(dg.ConfigurableResource):
             "step_k8s_config": {
                 "job_spec_config": {
                     "backoff_limit": 0,
+                    # Finished step Jobs go after an hour (dagster-k8s keeps them a day): at
+                    # hundreds of retrains a day, six Jobs each, a day's worth would crowd the
+                    # namespace. Reasons and log tails are in the event log by then.
+                    "ttl_seconds_after_finished": STEP_JOB_TTL_SECONDS,
                     "active_deadline_seconds": self.max_runtime_seconds
                     + self.pod_start_timeout_seconds,
                 },

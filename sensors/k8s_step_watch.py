@@ -12,7 +12,7 @@ import dagster as dg
 import kubernetes
 
 from resources.k8s import K8sStepSettings
-from verifily.k8s_pods import PodVerdict, classify_pod
+from verifily.k8s_pods import PodVerdict, classify_pod, classify_podless_job
 
 LOG_TAIL_LINES = 30
 SEEN_KEEP = 2000
@@ -38,7 +38,7 @@ def watch_step_pods(
 ) -> list[PodVerdict]:
     """Report (and, for never-started pods, delete the Job of) every step pod needing it.
 
-    `seen` holds pod uids already reported; it is extended in place.
+    `seen` holds pod (and pod-less Job) uids already reported; it is extended in place.
     """
     core, batch = _clients(settings)
     now = datetime.now(UTC)
@@ -48,35 +48,48 @@ def watch_step_pods(
     )
     found = []
     for run in runs:
-        pods = core.list_namespaced_pod(
-            settings.namespace, label_selector=f"dagster/run-id={run.run_id}"
-        )
-        for pod in pods.items:
-            verdict = classify_pod(pod.to_dict(), now, settings.pod_start_timeout_seconds)
-            if verdict is None or pod.metadata.uid in seen:
+        selector = f"dagster/run-id={run.run_id}"
+        pods = core.list_namespaced_pod(settings.namespace, label_selector=selector).items
+        verdicts = [
+            (pod.metadata.uid, classify_pod(pod.to_dict(), now, settings.pod_start_timeout_seconds))
+            for pod in pods
+        ]
+        with_pods = {(pod.metadata.labels or {}).get("job-name") for pod in pods}
+        for job in batch.list_namespaced_job(settings.namespace, label_selector=selector).items:
+            has_pods = job.metadata.name in with_pods
+            verdict = classify_podless_job(
+                job.to_dict(), has_pods, now, settings.pod_start_timeout_seconds
+            )
+            verdicts.append((job.metadata.uid, verdict))
+        for uid, verdict in verdicts:
+            if verdict is None or uid in seen:
                 continue
-            seen.append(pod.metadata.uid)
+            seen.append(uid)
             found.append(verdict)
-            if verdict.kind == "never_started":
-                if run.status == dg.DagsterRunStatus.STARTED:
-                    # The executor's health check then finds the Job gone and fails (or
-                    # retries) the step instead of waiting forever.
-                    batch.delete_namespaced_job(
-                        verdict.job_name, settings.namespace, propagation_policy="Background"
-                    )
-                message = (
-                    f"Step {verdict.step_key}: pod {verdict.pod_name} never started "
-                    f"({verdict.reason}): {verdict.message}. Deleted Kubernetes job "
-                    f"{verdict.job_name} in namespace {settings.namespace}."
-                )
-            else:
-                message = (
-                    f"Step {verdict.step_key}: pod {verdict.pod_name} of Kubernetes job "
-                    f"{verdict.job_name} failed ({verdict.reason}): {verdict.message}"
-                    + _log_tail(core, verdict.pod_name, settings.namespace)
-                )
-            instance.report_engine_event(message, run, step_key=verdict.step_key)
+            _report(instance, run, verdict, core, batch, settings)
     return found
+
+
+def _report(instance, run, verdict: PodVerdict, core, batch, settings: K8sStepSettings) -> None:
+    if verdict.kind == "never_started":
+        if run.status == dg.DagsterRunStatus.STARTED:
+            # The executor's health check then finds the Job gone and fails (or retries) the
+            # step instead of waiting forever.
+            batch.delete_namespaced_job(
+                verdict.job_name, settings.namespace, propagation_policy="Background"
+            )
+        message = (
+            f"Step {verdict.step_key}: pod {verdict.pod_name} never started "
+            f"({verdict.reason}): {verdict.message}. Deleted Kubernetes job "
+            f"{verdict.job_name} in namespace {settings.namespace}."
+        )
+    else:
+        message = (
+            f"Step {verdict.step_key}: pod {verdict.pod_name} of Kubernetes job "
+            f"{verdict.job_name} failed ({verdict.reason}): {verdict.message}"
+            + _log_tail(core, verdict.pod_name, settings.namespace)
+        )
+    instance.report_engine_event(message, run, step_key=verdict.step_key)
 
 
 def _log_tail(core, pod_name: str, namespace: str) -> str:

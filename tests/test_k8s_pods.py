@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from verifily.k8s_pods import classify_pod
+from verifily.k8s_pods import classify_pod, classify_podless_job
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -70,3 +70,38 @@ def test_container_exit_is_reported_with_code():
 @pytest.mark.parametrize("phase", ["Running", "Succeeded"])
 def test_running_and_succeeded_pods_need_nothing(phase):
     assert classify_pod(pod(phase, age=10_000), NOW, 300) is None
+
+
+def job(age: float, status: dict | None = None) -> dict:
+    return {
+        "metadata": {
+            "name": "dagster-step-abc",
+            "creation_timestamp": NOW - timedelta(seconds=age),
+            "labels": {"dagster/op": "retrain_run"},
+        },
+        "status": status or {"active": 1},
+    }
+
+
+def test_podless_job_past_the_start_timeout_never_started():
+    v = classify_podless_job(job(301), has_pods=False, now=NOW, start_timeout_seconds=300)
+    assert (v.kind, v.reason, v.job_name, v.step_key) == (
+        "never_started",
+        "FailedCreate",
+        "dagster-step-abc",
+        "retrain_run",
+    )
+    assert "ResourceQuota" in v.message
+
+
+@pytest.mark.parametrize(
+    "age, has_pods, status",
+    [
+        (299, False, None),
+        (301, True, None),
+        (301, False, {"failed": 1}),
+        (301, False, {"succeeded": 1}),
+    ],
+)
+def test_podless_job_left_alone_when_young_has_pods_or_is_finished(age, has_pods, status):
+    assert classify_podless_job(job(age, status), has_pods, NOW, 300) is None

@@ -43,6 +43,7 @@ def test_settings_read_every_retraining_variable():
     assert cfg["volume_mounts"][0]["mount_path"] == "/data"
     assert cfg["step_k8s_config"]["job_spec_config"] == {
         "backoff_limit": 0,
+        "ttl_seconds_after_finished": 3600,
         "active_deadline_seconds": 660,
     }
     assert cfg["labels"]["verifily/model-id"] == "iris"

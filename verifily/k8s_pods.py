@@ -94,3 +94,35 @@ def classify_pod(pod: dict, now: datetime, start_timeout_seconds: float) -> PodV
             + (f": {message}" if message else ""),
         )
     return None
+
+
+def classify_podless_job(
+    job: dict, has_pods: bool, now: datetime, start_timeout_seconds: float
+) -> PodVerdict | None:
+    """A step Job that has no pod past the start timeout (quota, admission webhook, bad spec):
+    the Job controller could not create one, so no pod will ever report why."""
+    if has_pods:
+        return None
+    meta = job.get("metadata") or {}
+    status = job.get("status") or {}
+    if status.get("succeeded") or status.get("failed") or status.get("conditions"):
+        return None
+    created = meta.get("creation_timestamp")
+    if created is None:
+        return None
+    if isinstance(created, str):
+        created = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    age = (now - created).total_seconds()
+    if age < start_timeout_seconds:
+        return None
+    name = meta.get("name") or "?"
+    step = (meta.get("labels") or {}).get("dagster/op") or "?"
+    return PodVerdict(
+        "never_started",
+        f"(no pod of {name})",
+        name,
+        step,
+        "FailedCreate",
+        f"no pod created after {age:.0f}s (start timeout {start_timeout_seconds:g}s); "
+        "check the namespace's ResourceQuota and admission webhooks (kubectl describe job)",
+    )

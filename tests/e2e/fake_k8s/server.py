@@ -10,7 +10,8 @@ cluster. Images not in the registry leave the pod in ImagePullBackOff. Status, l
 and activeDeadlineSeconds follow Kubernetes semantics closely enough for the executor.
 
 Fault injection, per op (the `dagster/op` label), first Job only: "evict" kills the running
-process and reports the pod Evicted; env overrides make the real command fail on its own.
+process and reports the pod Evicted; "no_pod" creates the Job but never its pod (as over a
+ResourceQuota); env overrides make the real command fail on its own.
 """
 
 from __future__ import annotations
@@ -98,6 +99,11 @@ class FakeCluster:
             self.jobs[(ns, name)] = job
             self.created_jobs.append(body)
             self.timeline.append((name, "created", time.time()))
+            op = job["metadata"].get("labels", {}).get("dagster/op", "")
+            if self.faults.get(op) == "no_pod" and op not in self._faulted:
+                # Over quota: the Job exists, its controller cannot create a pod.
+                self._faulted.add(op)
+                return 201, public(job)
             self._start_pod(ns, job)
         return 201, public(job)
 
