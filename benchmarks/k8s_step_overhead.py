@@ -64,8 +64,12 @@ def through_standin(tmp: Path) -> tuple[float, dict]:
         for (job2, what2, created) in standin.cluster.timeline
         if job2 == job and what2 == "created"
     ]
+    run_dirs = list((standin.shared / "runs").glob("retrain_*"))
+    run_dir_bytes = sum(f.stat().st_size for d in run_dirs for f in d.rglob("*") if f.is_file())
     return wall, {
         "steps": len(steps),
+        "events": len(instance.all_logs(run.run_id)),
+        "run_dir_bytes": run_dir_bytes,
         "Job create -> worker process spawned (stand-in)": statistics.median(pod_start),
         "STEP_WORKER_STARTING -> STEP_START (worker start-up)": statistics.median(startup),
         "STEP_START -> STEP_SUCCESS (the step's own work)": statistics.median(compute),
@@ -84,9 +88,11 @@ def main() -> None:
     print(f"in-process retrain_job (reference): {ref:.2f} s")
     print(f"k8s_job_executor via stand-in:      {k8s:.2f} s for {n} step Jobs")
     for name, value in parts.items():
-        if name != "steps":
+        if name not in ("steps", "events", "run_dir_bytes"):
             print(f"  median {name}: {value:.2f} s")
-    print(f"per-step overhead: {(k8s - ref) / n:.2f} s/step")
+    print(f"event log records per run: {parts['events']}")
+    print(f"run directory size: {parts['run_dir_bytes'] / 1024:.1f} KiB")
+    print(f"per-step overhead, (k8s wall - in-process wall) / steps: {(k8s - ref) / n:.2f} s/step")
     print(f"ratio k8s/in-process: {k8s / ref:.1f}x")
 
 
