@@ -15,22 +15,13 @@ PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 SHARED_VOLUME = "verifily-shared"
 STEP_JOB_TTL_SECONDS = 3600
 # Settings every step pod needs to rebuild the same code location the run worker built (the
-# executor, the output root, the IO manager storage); forwarded into each step Job's env.
-FORWARDED_ENV = (
-    "VERIFILY_EXECUTOR",
-    "VERIFILY_OUTPUT_ROOT",
-    "VERIFILY_PIPELINE_CONFIG",
-    "RETRAINING_NAMESPACE",
-    "RETRAINING_IMAGE",
-    "RETRAINING_SERVICE_ACCOUNT",
-    "RETRAINING_IMAGE_PULL_POLICY",
-    "RETRAINING_IMAGE_PULL_SECRETS",
-    "RETRAINING_SHARED_CLAIM",
-    "RETRAINING_SHARED_MOUNT",
-    "RETRAINING_MAX_RUNTIME_SECONDS",
-    "RETRAINING_POD_START_TIMEOUT_SECONDS",
-    "RETRAINING_KUBECONFIG",
-)
+# executor, the output root, the IO manager storage, the real-training gate, MLflow): step pods
+# do not inherit the code server's environment, so these are forwarded into each step Job.
+# Secrets are not forwarded as plain env: name the Kubernetes Secrets in
+# RETRAINING_ENV_SECRETS instead.
+FORWARDED_PREFIXES = ("VERIFILY_", "RETRAINING_")
+FORWARDED_NAMES = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME")
+RUN_SCOPED_ENV = ("VERIFILY_MODEL_ID", "VERIFILY_MLFLOW_RUN_ID", "VERIFILY_DATA_WINDOW")
 _LABEL_BAD = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -48,6 +39,9 @@ class K8sStepSettings(dg.ConfigurableResource):
     service_account: str = Field("verifily-retrain", description="Service account of step pods")
     image_pull_policy: str = Field("IfNotPresent", description="Always, IfNotPresent or Never")
     image_pull_secrets: list[str] = Field(default_factory=list, description="Registry secrets")
+    env_secrets: list[str] = Field(
+        default_factory=list, description="Secrets whose keys become env in step pods (MLflow)"
+    )
     shared_claim: str = Field(
         "verifily-runs", description="PersistentVolumeClaim (ReadWriteMany) every step pod mounts"
     )
@@ -77,13 +71,14 @@ class K8sStepSettings(dg.ConfigurableResource):
         mount = env.get("RETRAINING_SHARED_MOUNT", "/verifily")
         if not os.path.isabs(mount):
             raise InputError(f"RETRAINING_SHARED_MOUNT {mount!r} must be an absolute path")
-        secrets = [s.strip() for s in env.get("RETRAINING_IMAGE_PULL_SECRETS", "").split(",")]
+        secrets = _names(env, "RETRAINING_IMAGE_PULL_SECRETS")
         return cls(
             namespace=env.get("RETRAINING_NAMESPACE", "verifily"),
             image=image,
             service_account=env.get("RETRAINING_SERVICE_ACCOUNT", "verifily-retrain"),
             image_pull_policy=policy,
-            image_pull_secrets=[s for s in secrets if s],
+            image_pull_secrets=secrets,
+            env_secrets=_names(env, "RETRAINING_ENV_SECRETS"),
             shared_claim=env.get("RETRAINING_SHARED_CLAIM", "verifily-runs"),
             shared_mount=os.path.normpath(mount),
             max_runtime_seconds=_positive(env, "RETRAINING_MAX_RUNTIME_SECONDS", 6 * 3600),
@@ -126,7 +121,12 @@ class K8sStepSettings(dg.ConfigurableResource):
         }
         labels = {"app.kubernetes.io/part-of": "verifily"}
         labels.update({k: label_value(v) for k, v in run_labels.items() if label_value(v)})
-        forwarded = [f"{k}={env[k]}" for k in FORWARDED_ENV if k in env]
+        forwarded = [
+            f"{k}={env[k]}"
+            for k in sorted(env)
+            if (k.startswith(FORWARDED_PREFIXES) or k in FORWARDED_NAMES)
+            and k not in RUN_SCOPED_ENV
+        ]
         # Label values are truncated and sanitized; the env carries the exact values.
         run_env = [
             "VERIFILY_MODEL_ID=" + model_id,
@@ -176,12 +176,18 @@ class K8sStepSettings(dg.ConfigurableResource):
         }
         if self.image_pull_secrets:
             config["image_pull_secrets"] = [{"name": s} for s in self.image_pull_secrets]
+        if self.env_secrets:
+            config["env_secrets"] = list(self.env_secrets)
         if self.kubeconfig_file:
             config["load_incluster_config"] = False
             config["kubeconfig_file"] = self.kubeconfig_file
         else:
             config["load_incluster_config"] = True
         return config
+
+
+def _names(env: Mapping[str, str], name: str) -> list[str]:
+    return [s.strip() for s in env.get(name, "").split(",") if s.strip()]
 
 
 def _positive(env: Mapping[str, str], name: str, default: int) -> int:

@@ -5,7 +5,7 @@ import pytest
 
 from resources.k8s import K8sStepSettings, label_value
 from verifily.errors import InputError
-from verifily_assets.executor import build_executor, storage_paths
+from verifily_assets.executor import build_executor, run_scoped_config, storage_paths
 
 BASE = {"VERIFILY_EXECUTOR": "k8s", "RETRAINING_IMAGE": "reg.example/verifily:1"}
 
@@ -88,3 +88,28 @@ def test_bad_settings_are_refused_with_the_problem_named(env, needle):
 )
 def test_label_values_are_kubernetes_safe(raw, expected):
     assert label_value(raw) == expected
+
+
+def test_run_scoped_config_comes_from_the_run_tags():
+    tags = {"dagster/partition": "iris", "verifily/data_window": "w", "other": "x"}
+    assert run_scoped_config(tags, env={}) == {}
+    cfg = run_scoped_config(tags, env=BASE)["execution"]["config"]
+    assert cfg == {"model_id": "iris", "mlflow_run_id": "", "data_window": "w"}
+    tags["verifily/model_id"] = "iris-v2"
+    assert run_scoped_config(tags, env=BASE)["execution"]["config"]["model_id"] == "iris-v2"
+
+
+def test_env_secrets_and_mlflow_settings_reach_step_pods_but_run_values_do_not_leak():
+    env = {
+        **BASE,
+        "RETRAINING_ENV_SECRETS": "mlflow-creds",
+        "MLFLOW_TRACKING_URI": "http://mlflow:5000",
+        "VERIFILY_ENABLE_REAL_TRAIN": "1",
+        "VERIFILY_MODEL_ID": "stale",
+    }
+    cfg = K8sStepSettings.from_env(env).executor_config(model_id="iris", env=env)
+    assert cfg["env_secrets"] == ["mlflow-creds"]
+    assert "MLFLOW_TRACKING_URI=http://mlflow:5000" in cfg["env_vars"]
+    assert "VERIFILY_ENABLE_REAL_TRAIN=1" in cfg["env_vars"]
+    assert "VERIFILY_MODEL_ID=iris" in cfg["env_vars"]
+    assert "VERIFILY_MODEL_ID=stale" not in cfg["env_vars"]

@@ -42,16 +42,18 @@ def build_executor(env: Mapping[str, str] | None = None) -> dg.ExecutorDefinitio
     return k8s_job_executor.configured(per_run, name="k8s", config_schema=RUN_SCOPED_SCHEMA)
 
 
-def run_scoped_config(model_id: str, mlflow_run_id: str = "", data_window: str = "") -> dict:
-    """The `execution` run config a launcher adds on Kubernetes (empty when in-process)."""
-    if not k8s_enabled():
+def run_scoped_config(tags: Mapping[str, str], env: Mapping[str, str] | None = None) -> dict:
+    """The `execution` run config a launcher adds on Kubernetes, from the run's own tags
+    (`verifily/model_id` or the partition, `verifily/mlflow_run_id`, `verifily/data_window`);
+    empty when in-process."""
+    if not k8s_enabled(env):
         return {}
     return {
         "execution": {
             "config": {
-                "model_id": model_id,
-                "mlflow_run_id": mlflow_run_id,
-                "data_window": data_window,
+                "model_id": tags.get("verifily/model_id") or tags.get("dagster/partition", ""),
+                "mlflow_run_id": tags.get("verifily/mlflow_run_id", ""),
+                "data_window": tags.get("verifily/data_window", ""),
             }
         }
     }

@@ -13,6 +13,7 @@ import dagster as dg
 from resources.k8s import K8sStepSettings
 from sensors.k8s_step_watch import k8s_step_watch
 from tests.e2e.fake_k8s.server import FakeCluster, FakeK8sServer
+from verifily_assets.executor import run_scoped_config
 
 IMAGE = "verifily/user-code:test"
 NAMESPACE = "verifily-test"
@@ -77,23 +78,24 @@ class Standin:
         }
 
     def settings(self) -> K8sStepSettings:
+        """The settings the run worker and the watchdog see."""
         return K8sStepSettings.from_env(self.env())
 
     def run(self, model_id: str, dataset_dir: Path, image: str = IMAGE, timeout: int = 240):
         """Execute retrain_job through the stand-in; the watchdog ticks until the worker exits."""
+        tags = {
+            "verifily/model_id": model_id,
+            "verifily/mlflow_run_id": "0123456789abcdef",
+            "verifily/data_window": "2026-11-01..2026-11-22",
+        }
         spec = {
             "model_id": model_id,
             "run_config": {
                 "ops": {"dataset_artifact": {"config": {"dataset_dir": str(dataset_dir)}}},
-                "execution": {
-                    "config": {
-                        "model_id": model_id,
-                        "mlflow_run_id": "0123456789abcdef",
-                        "data_window": "2026-11-01..2026-11-22",
-                    }
-                },
+                # What a launcher adds on Kubernetes: the run's tags, as step Job labels/env.
+                **run_scoped_config(tags, env={"VERIFILY_EXECUTOR": "k8s"}),
             },
-            "tags": {"verifily/mlflow_run_id": "0123456789abcdef"},
+            "tags": tags,
         }
         done = threading.Event()
         instance = dg.DagsterInstance.from_config(str(self.home))
