@@ -132,6 +132,8 @@ class Standin:
                 done.set()
                 thread.join(timeout=10)
         assert proc.returncode == 0, proc.stderr[-3000:]
+        errors = [t for t in ticks if t.startswith("watchdog error")]
+        assert not errors, errors[:3]
         out = json.loads(proc.stdout.strip().splitlines()[-1])
         return instance, instance.get_run_by_id(out["run_id"]), ticks
 
