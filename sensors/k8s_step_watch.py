@@ -94,7 +94,12 @@ def _report(instance, run, verdict: PodVerdict, core, batch, settings: K8sStepSe
 
 def _log_tail(core, pod_name: str, namespace: str) -> str:
     try:
-        text = core.read_namespaced_pod_log(pod_name, namespace, tail_lines=LOG_TAIL_LINES)
+        # Raw bytes, decoded here: kubernetes-client 36 hands `str` responses back as the repr
+        # of the bytes ("b'...'") when it preloads them.
+        resp = core.read_namespaced_pod_log(
+            pod_name, namespace, tail_lines=LOG_TAIL_LINES, _preload_content=False
+        )
+        text = resp.data.decode("utf-8", errors="replace")
     except kubernetes.client.ApiException as e:
         return f"\n(logs unavailable: {e.reason})"
     return f"\nLast log lines:\n{text.rstrip()}" if text and text.strip() else "\n(no logs)"

@@ -136,4 +136,5 @@ def test_container_exiting_non_zero_fails_with_logs_and_reason(tmp_path):
     assert "failed (Error)" in text and "exit code" in text, ticks
     # The container's own last log lines, in the event log.
     assert "is outside the shared volume" in text
+    assert "Last log lines:\nb'" not in text  # decoded text, not the repr of bytes
     assert not list((standin.shared / "runs").glob("retrain_[0-9]*"))

@@ -114,7 +114,7 @@ class Standin:
                     ticks.append(f"watchdog error: {e!r}")
                     continue
                 cursor = result.cursor
-                ticks.append(result.skip_reason)
+                ticks.append(result.skip_reason.skip_message if result.skip_reason else "")
 
         thread = threading.Thread(target=watchdog, daemon=True)
         with self.server:
