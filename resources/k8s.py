@@ -140,6 +140,9 @@ class K8sStepSettings(dg.ConfigurableResource):
             "service_account_name": self.service_account,
             "labels": labels,
             "env_vars": forwarded + run_env,
+            # Light steps' requests/limits; a namespace with a compute ResourceQuota rejects
+            # pods without them. Heavy steps replace them through their op tags.
+            "resources": LIGHT_STEP_RESOURCES,
             "volumes": [
                 {
                     "name": SHARED_VOLUME,
@@ -218,6 +221,10 @@ def heavy_step_tags(cpu: str, memory: str, cpu_limit: str, memory_limit: str) ->
     }
 
 
+LIGHT_STEP_RESOURCES = {
+    "requests": {"cpu": "250m", "memory": "512Mi"},
+    "limits": {"cpu": "1", "memory": "1Gi"},
+}
 # Requests/limits of each heavy step. Training is the big one; the contamination scan streams
 # records and needs CPU more than memory.
 RETRAIN_TAGS = heavy_step_tags(cpu="2", memory="4Gi", cpu_limit="4", memory_limit="8Gi")

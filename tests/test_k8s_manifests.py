@@ -13,7 +13,7 @@ from dagster_k8s import DagsterK8sJobConfig, construct_dagster_k8s_job
 from dagster_k8s.container_context import K8sContainerContext
 from dagster_k8s.job import UserDefinedDagsterK8sConfig, get_user_defined_k8s_config
 
-from resources.k8s import K8sStepSettings
+from resources.k8s import LIGHT_STEP_RESOURCES, K8sStepSettings
 from verifily_assets.definitions import defs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,6 +44,7 @@ def step_job(settings: K8sStepSettings, op_name: str, op_tags: dict) -> dict:
         volumes=cfg["volumes"],
         labels=cfg["labels"],
         namespace=cfg["job_namespace"],
+        resources=cfg["resources"],
         run_k8s_config=UserDefinedDagsterK8sConfig.from_dict(cfg["step_k8s_config"]),
     ).merge(K8sContainerContext(run_k8s_config=get_user_defined_k8s_config(op_tags)))
     job_config: DagsterK8sJobConfig = ctx.get_k8s_job_config(cfg["job_image"], LAUNCHER)
@@ -86,8 +87,11 @@ def test_every_step_job_validates(settings):
         job = step_job(settings, name, tags)
         validate(job)
         container = job["spec"]["template"]["spec"]["containers"][0]
+        # Every step has requests and limits: a compute ResourceQuota rejects pods without.
+        assert container["resources"]["requests"]["memory"], name
+        assert container["resources"]["limits"]["memory"], name
         if tags.get("verifily/heavy") == "true":
-            assert container["resources"]["limits"]["memory"], name
+            assert container["resources"] != LIGHT_STEP_RESOURCES, name
         assert job["spec"]["backoffLimit"] == 0
 
 

@@ -4,7 +4,7 @@ builds them from our configuration, run as local processes with the Jobs' enviro
 import dagster as dg
 import pytest
 
-from resources.k8s import RETRAIN_TAGS
+from resources.k8s import LIGHT_STEP_RESOURCES, RETRAIN_TAGS
 from tests.conftest import IRIS
 from tests.e2e.fake_k8s.harness import CLAIM, IMAGE, NAMESPACE, Standin
 from verifily.contract import validate_run_contract
@@ -75,7 +75,7 @@ def test_retrain_runs_each_step_as_a_job_and_survives_an_eviction(tmp_path):
             if op == "retrain_run":
                 assert container["resources"] == expected
             else:
-                assert container.get("resources", {}) == {}
+                assert container["resources"] == LIGHT_STEP_RESOURCES
     # The run directory, written across several pods on the shared claim, is whole and valid.
     runs = sorted((standin.shared / "runs").glob("retrain_*"))
     assert len(runs) == 1, runs
