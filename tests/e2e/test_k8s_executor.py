@@ -38,6 +38,7 @@ def test_retrain_runs_each_step_as_a_job_and_survives_an_eviction(tmp_path):
 
     assert run.status == dg.DagsterRunStatus.SUCCESS, _messages(instance, run.run_id)[-4000:]
     assert not standin.cluster.unhandled and not standin.cluster.rejected
+    assert not standin.cluster.quota_rejections
     by_op = standin.jobs_by_op()
     assert STEPS <= set(by_op), by_op.keys()
     # The eviction was retried by Dagster as a new Job, not by Kubernetes (backoffLimit 0).

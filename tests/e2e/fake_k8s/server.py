@@ -11,7 +11,8 @@ and activeDeadlineSeconds follow Kubernetes semantics closely enough for the exe
 
 Fault injection, per op (the `dagster/op` label), first Job only: "evict" kills the running
 process and reports the pod Evicted; "no_pod" creates the Job but never its pod (as over a
-ResourceQuota); env overrides make the real command fail on its own.
+ResourceQuota); env overrides make the real command fail on its own. As in a namespace with a
+compute ResourceQuota, a pod without cpu and memory requests is refused (the Job gets no pod).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class FakeCluster:
     rejected: list[tuple[dict, str]] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
     timeline: list[tuple[str, str, float]] = field(default_factory=list)  # (job, event, time)
+    quota_rejections: list[str] = field(default_factory=list)  # jobs whose pod was refused
     unhandled: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _faulted: set[str] = field(default_factory=set)
@@ -100,6 +102,11 @@ class FakeCluster:
             self.created_jobs.append(body)
             self.timeline.append((name, "created", time.time()))
             op = job["metadata"].get("labels", {}).get("dagster/op", "")
+            if not _has_requests(job["spec"]["template"]["spec"]["containers"][0]):
+                # The namespace has a compute ResourceQuota: the Job controller's pod create is
+                # rejected ("must specify requests.cpu, requests.memory"), so no pod appears.
+                self.quota_rejections.append(name)
+                return 201, public(job)
             if self.faults.get(op) == "no_pod" and op not in self._faulted:
                 # Over quota: the Job exists, its controller cannot create a pod.
                 self._faulted.add(op)
@@ -383,6 +390,11 @@ class FakeCluster:
             for pod in self.pods.values():
                 if pod.proc is not None and pod.proc.poll() is None:
                     pod.proc.kill()
+
+
+def _has_requests(container: dict) -> bool:
+    requests = (container.get("resources") or {}).get("requests") or {}
+    return "cpu" in requests and "memory" in requests
 
 
 def container_status(container: dict, state: dict, ready: bool = False) -> dict:
