@@ -1,5 +1,9 @@
 """Kubernetes settings from the environment, and the executor chosen by configuration."""
 
+import os
+import subprocess
+import sys
+
 import dagster as dg
 import pytest
 
@@ -113,3 +117,31 @@ def test_env_secrets_and_mlflow_settings_reach_step_pods_but_run_values_do_not_l
     assert "VERIFILY_ENABLE_REAL_TRAIN=1" in cfg["env_vars"]
     assert "VERIFILY_MODEL_ID=iris" in cfg["env_vars"]
     assert "VERIFILY_MODEL_ID=stale" not in cfg["env_vars"]
+
+
+def test_code_location_loads_with_the_k8s_executor_by_configuration(tmp_path):
+    """The one composition root, imported fresh with the deployment's variables."""
+    env = {
+        **os.environ,
+        **BASE,
+        "RETRAINING_SHARED_MOUNT": str(tmp_path),
+        "RETRAINING_KUBECONFIG": str(tmp_path / "kubeconfig"),
+    }
+    env.pop("VERIFILY_OUTPUT_ROOT", None)
+    code = (
+        "import dagster as dg\n"
+        "from verifily_assets.definitions import defs, OUTPUT_ROOT, IO_STORAGE\n"
+        "dg.Definitions.validate_loadable(defs)\n"
+        "job = defs.resolve_job_def('retrain_job')\n"
+        "print(job.executor_def.name, [s.name for s in defs.sensors], OUTPUT_ROOT, IO_STORAGE)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [
+        "k8s",
+        "['k8s_step_watch']",
+        f"{tmp_path}/runs",
+        f"{tmp_path}/dagster-storage",
+    ]
