@@ -13,6 +13,7 @@ from collections import Counter
 import dagster as dg
 from pydantic import Field
 
+from resources.k8s import CONTAMINATION_TAGS, HEAVY_RETRY_POLICY
 from verifily.contamination import ContaminationParams, find_contamination, gate_result
 from verifily.pipeline_config import load_thresholds
 from verifily.request import RetrainRequest
@@ -55,6 +56,8 @@ def report_markdown(report: dict, limit: int = 10) -> str:
     group_name="gates",
     kinds={"python"},
     owners=["team:ml-platform"],
+    op_tags=CONTAMINATION_TAGS,
+    retry_policy=HEAVY_RETRY_POLICY,
 )
 def contamination_report(
     context: dg.AssetExecutionContext, config: ContaminationConfig, dataset_artifact: dict

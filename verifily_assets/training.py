@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from resources.k8s import HEAVY_RETRY_POLICY, RETRAIN_TAGS
 from verifily import retrain as core
 from verifily.artifact import DatasetInfo
 from verifily.contamination import write_report
@@ -16,7 +17,8 @@ from verifily_assets.partitions import MODEL_PARTITIONS
     group_name="training",
     kinds={"python"},
     owners=["team:ml-platform"],
-    op_tags={"verifily/heavy": "true"},
+    op_tags=RETRAIN_TAGS,
+    retry_policy=HEAVY_RETRY_POLICY,
 )
 def retrain_run(
     context: dg.AssetExecutionContext, dataset_artifact: dict, contamination_report: dict

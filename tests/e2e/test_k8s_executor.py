@@ -1,0 +1,142 @@
+"""The real k8s_job_executor against the loopback Kubernetes stand-in: step Jobs as dagster-k8s
+builds them from our configuration, run as local processes with the Jobs' environment."""
+
+import dagster as dg
+import pytest
+
+from resources.k8s import CONTAMINATION_TAGS, LIGHT_STEP_RESOURCES, RETRAIN_TAGS
+from tests.conftest import IRIS
+from tests.e2e.fake_k8s.harness import CLAIM, IMAGE, NAMESPACE, Standin
+from verifily.contract import validate_run_contract
+from verifily_assets.k8s_records import step_k8s_jobs
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+STEPS = {
+    "dataset_artifact",
+    "dataset_artifact_dataset_integrity",
+    "retrain_run",
+    "eval_results",
+    "decision",
+    "decision_run_contract",
+}
+
+
+def _env(job: dict) -> dict:
+    return {
+        e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+
+
+def _messages(instance, run_id) -> str:
+    return "\n".join(r.message or "" for r in instance.all_logs(run_id))
+
+
+def test_retrain_runs_each_step_as_a_job_and_survives_an_eviction(tmp_path):
+    standin = Standin(tmp_path, faults={"retrain_run": "evict"})
+    instance, run, ticks = standin.run("iris", IRIS, timeout=480)
+
+    assert run.status == dg.DagsterRunStatus.SUCCESS, _messages(instance, run.run_id)[-4000:]
+    assert not standin.cluster.unhandled and not standin.cluster.rejected
+    assert not standin.cluster.quota_rejections
+    by_op = standin.jobs_by_op()
+    assert STEPS <= set(by_op), by_op.keys()
+    # The eviction was retried by Dagster as a new Job, not by Kubernetes (backoffLimit 0).
+    assert len(by_op["retrain_run"]) == 2
+    names = [j["metadata"]["name"] for j in standin.cluster.created_jobs]
+    assert len(names) == len(set(names))
+    # The jobs API's per-step record, read back from the run's events, names the same Jobs.
+    records = step_k8s_jobs(instance, run.run_id, standin.settings().namespace)
+    assert [r["job_name"] for r in records] == names
+    assert [r["step_key"] for r in records].count("retrain_run") == 2
+    assert {r["namespace"] for r in records} == {NAMESPACE}
+    assert {ns for ns, _ in standin.cluster.jobs} == {NAMESPACE}
+    for op, jobs in by_op.items():
+        for job in jobs:
+            labels = job["metadata"]["labels"]
+            assert labels["dagster/run-id"] == run.run_id
+            assert labels["verifily/model-id"] == "iris"
+            assert labels["verifily/mlflow-run-id"] == "0123456789abcdef"
+            assert labels["verifily/data-window"] == "2026-11-01..2026-11-22"
+            spec = job["spec"]
+            assert spec["backoffLimit"] == 0
+            assert spec["activeDeadlineSeconds"] == 303
+            pod = spec["template"]["spec"]
+            assert pod["serviceAccountName"] == "verifily-retrain"
+            assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == CLAIM
+            container = pod["containers"][0]
+            assert container["image"] == IMAGE
+            assert container["volumeMounts"][0]["mountPath"] == str(standin.shared)
+            env = _env(job)
+            assert env["VERIFILY_MODEL_ID"] == "iris"
+            assert env["VERIFILY_DATA_WINDOW"] == "2026-11-01..2026-11-22"
+            assert env["VERIFILY_MLFLOW_RUN_ID"] == "0123456789abcdef"
+            assert "VERIFILY_DAGSTER_RUN_ID" in env
+            heavy = {"retrain_run": RETRAIN_TAGS, "contamination_report": CONTAMINATION_TAGS}
+            if op in heavy:
+                expected = heavy[op]["dagster-k8s/config"]["container_config"]["resources"]
+                assert container["resources"] == expected
+            else:
+                assert container["resources"] == LIGHT_STEP_RESOURCES
+    # The run directory, written across several pods on the shared claim, is whole and valid.
+    runs = sorted((standin.shared / "runs").glob("retrain_*"))
+    assert len(runs) == 1, runs
+    assert validate_run_contract(runs[0]) == []
+    # Dagster saw the eviction: a retry, the reason in the log, and no step left in progress.
+    retries = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
+    assert [r.step_key for r in retries] == ["retrain_run"]
+    assert "Evicted" in _messages(instance, run.run_id), ticks
+    stats = instance.get_run_step_stats(run.run_id)
+    assert {s.step_key for s in stats} >= STEPS
+    assert all(s.status.value == "SUCCESS" for s in stats), [(s.step_key, s.status) for s in stats]
+
+
+@pytest.mark.parametrize(
+    "image, faults, reason",
+    [
+        ("verifily/user-code:missing", {}, "ImagePullBackOff"),
+        (IMAGE, {"dataset_artifact": "no_pod"}, "FailedCreate"),
+    ],
+    ids=["image-pull-error", "no-pod-over-quota"],
+)
+def test_a_step_that_never_starts_fails_the_run_within_the_start_timeout(
+    tmp_path, image, faults, reason
+):
+    standin = Standin(tmp_path, faults=faults)
+    instance, run, ticks = standin.run("iris", IRIS, image=image, timeout=300)
+
+    assert run.status == dg.DagsterRunStatus.FAILURE
+    text = _messages(instance, run.run_id)
+    assert reason in text and "never started" in text, ticks
+    # The first step's Job was the only one: nothing ran, nothing was left behind.
+    assert list(standin.jobs_by_op()) == ["dataset_artifact"]
+    assert not standin.cluster.jobs
+    failures = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    assert [f.step_key for f in failures] == ["dataset_artifact"]
+    stats = instance.get_run_step_stats(run.run_id)
+    assert all(s.status.value != "IN_PROGRESS" for s in stats)
+    # Within the start timeout (3 s) plus the executor's 20 s health-check period, with slack
+    # for a loaded CI machine; without the watchdog the step would wait forever.
+    started = min(r.timestamp for r in instance.all_logs(run.run_id))
+    ended = max(r.timestamp for r in failures)
+    assert ended - started < 60
+
+
+def test_container_exiting_non_zero_fails_with_logs_and_reason(tmp_path):
+    standin = Standin(
+        tmp_path,
+        faults={"dataset_artifact": "crash"},
+        # A misconfigured pod: its code location refuses an output root off the shared claim.
+        env_overrides={"dataset_artifact": {"VERIFILY_OUTPUT_ROOT": "/elsewhere/runs"}},
+    )
+    instance, run, ticks = standin.run("iris", IRIS, timeout=300)
+
+    assert run.status == dg.DagsterRunStatus.FAILURE
+    failures = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    assert [f.step_key for f in failures] == ["dataset_artifact"]
+    text = _messages(instance, run.run_id)
+    assert "failed (Error)" in text and "exit code" in text, ticks
+    # The container's own last log lines, in the event log.
+    assert "is outside the shared volume" in text
+    assert "Last log lines:\nb'" not in text  # decoded text, not the repr of bytes
+    assert not list((standin.shared / "runs").glob("retrain_[0-9]*"))
