@@ -1,0 +1,149 @@
+"""An append-only JSONL directory feed; a position is a byte offset (and inode) per file.
+
+Only bytes after the stored offset are read, so a tick costs what was appended, not the size
+of the feed. Only complete lines count: a last line still being written (no newline yet) is
+left for a later tick. A file that shrank or whose inode changed is reported, never re-read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from verifily.feeds import FeedError, Pending
+
+SUFFIXES = (".jsonl", ".ndjson")
+CHUNK = 1 << 20
+
+
+def _files(root: Path) -> dict[str, os.stat_result]:
+    """The feed's data files (by name) and their stat; hidden files are writers' temporaries."""
+    if not root.is_dir():
+        return {}
+    out = {}
+    with os.scandir(root) as it:
+        for e in it:
+            if e.name.endswith(SUFFIXES) and not e.name.startswith(".") and e.is_file():
+                out[e.name] = e.stat()
+    return out
+
+
+def _end_of_complete_lines(path: Path, start: int, size: int) -> tuple[int, int]:
+    """(newline count, offset just after the last newline) within bytes [start, size)."""
+    count, last = 0, start
+    buf = bytearray(CHUNK)
+    with open(path, "rb", buffering=0) as f:
+        f.seek(start)
+        pos = start
+        while pos < size:
+            n = f.readinto(memoryview(buf)[: min(CHUNK, size - pos)])
+            if not n:
+                break
+            c = buf.count(b"\n", 0, n)
+            if c:
+                count += c
+                last = pos + buf.rindex(b"\n", 0, n) + 1
+            pos += n
+    return count, last
+
+
+def _last_newline_before(path: Path, size: int) -> int:
+    """Offset just after the last newline in the first `size` bytes (0 if there is none)."""
+    with open(path, "rb") as f:
+        pos = size
+        while pos > 0:
+            step = min(CHUNK, pos)
+            f.seek(pos - step)
+            data = f.read(step)
+            i = data.rfind(b"\n")
+            if i >= 0:
+                return pos - step + i + 1
+            pos -= step
+    return 0
+
+
+class JsonlFeed:
+    """A directory of append-only `*.jsonl` files, read in file-name order."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.root = Path(path)
+
+    def _checked(self, position: dict) -> dict[str, os.stat_result]:
+        files = _files(self.root)
+        for name, (offset, inode) in position.items():
+            st = files.get(name)
+            if st is None:
+                raise FeedError(
+                    f"{self.root / name}: feed file disappeared after {offset} bytes were "
+                    "consumed; the feed is append-only"
+                )
+            if st.st_ino != inode:
+                raise FeedError(
+                    f"{self.root / name}: feed file was replaced (inode {inode} -> {st.st_ino}); "
+                    "refusing to re-read it from the start"
+                )
+            if st.st_size < offset:
+                raise FeedError(
+                    f"{self.root / name}: feed file shrank from {offset} to {st.st_size} bytes; "
+                    "the feed is append-only, so records already consumed were removed"
+                )
+        return files
+
+    def start_position(self, start_at: str = "beginning") -> dict:
+        """Where a new cursor starts: before every record, or after every complete one."""
+        if start_at == "beginning":
+            return {}
+        files = _files(self.root)
+        return {
+            name: [_last_newline_before(self.root / name, st.st_size), st.st_ino]
+            for name, st in sorted(files.items())
+        }
+
+    def pending(self, position: dict) -> Pending:
+        """Complete records appended since `position`, reading only the new bytes."""
+        files = self._checked(position)
+        total, end = 0, {}
+        for name, st in sorted(files.items()):
+            offset = position.get(name, [0, st.st_ino])[0]
+            count, new_offset = 0, offset
+            if st.st_size > offset:
+                count, new_offset = _end_of_complete_lines(self.root / name, offset, st.st_size)
+            total += count
+            end[name] = [new_offset, st.st_ino]
+        return Pending(total, end)
+
+    def read_window(self, start: dict, end: dict) -> Iterator[dict]:
+        """The records between two positions, in file-name then byte order."""
+        self._checked(end)
+        for name in sorted(end):
+            lo, hi = start.get(name, [0, 0])[0], end[name][0]
+            if hi <= lo:
+                continue
+            path = self.root / name
+            with open(path, "rb") as f:
+                f.seek(lo)
+                pos = lo
+                while pos < hi:
+                    line = f.readline(hi - pos)
+                    at = pos
+                    pos += len(line)
+                    if not line.strip():
+                        continue
+                    try:
+                        rec = json.loads(line)
+                    except ValueError as e:
+                        raise FeedError(f"{path}: byte {at}: not a JSON record: {e}") from None
+                    if not isinstance(rec, dict):
+                        raise FeedError(f"{path}: byte {at}: expected a JSON object")
+                    yield rec
+
+    def describe_window(self, start: dict, end: dict) -> dict:
+        """Where a window lies, for tags and the UI."""
+        spans = {
+            n: f"{start.get(n, [0])[0]}-{end[n][0]}"
+            for n in sorted(end)
+            if end[n][0] > start.get(n, [0])[0]
+        }
+        return {"kind": "jsonl", "path": str(self.root), "byte_ranges": spans}
