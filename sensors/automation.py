@@ -25,7 +25,7 @@ def _config_path(env: str, default: str) -> Path | None:
 
 
 def automation() -> tuple[list[dg.SensorDefinition], dict]:
-    """(sensors, feed resources): one record-count sensor per model, one per monitor, bookkeeping."""
+    """(sensors, feed resources): a record-count sensor per model, one per monitor, bookkeeping."""
     mp = _config_path(MODELS_ENV, "config/models.yaml")
     models = load_models_config(mp) if mp else ModelsConfig()
     sensors = [build_record_count_sensor(m, models) for m in models.models]

@@ -88,7 +88,7 @@ def load_monitors(path: str | os.PathLike) -> list[MonitorConfig]:
         if not isinstance(m.get("allow_retrain", False), bool):
             raise InputError(f"{where}.allow_retrain must be true or false")
 
-        def path(key: str) -> str | None:
+        def path(key: str, m: dict = m) -> str | None:
             v = m.get(key)
             return str((base / v).resolve()) if v else None
 
