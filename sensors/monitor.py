@@ -49,11 +49,14 @@ def build_monitor_sensor(mon: MonitorConfig, interval: int) -> dg.SensorDefiniti
             dg.AssetRecordsFilter(asset_key=DECISION, asset_partitions=[mon.project_id]), limit=1
         ).records
         if not records:
-            return dg.SkipReason(f"{mon.monitor_id}: no decision yet for {mon.project_id}")
+            return dg.SensorResult(
+                skip_reason=f"{mon.monitor_id}: no decision yet for {mon.project_id}"
+            )
         rec = records[0]
         if rec.storage_id <= int(context.cursor or 0):
-            return dg.SkipReason(
-                f"{mon.monitor_id}: decision {rec.storage_id} of {mon.project_id} already handled"
+            return dg.SensorResult(
+                skip_reason=f"{mon.monitor_id}: decision {rec.storage_id} of {mon.project_id} "
+                "already handled"
             )
         metadata = rec.asset_materialization.metadata
         recommendation = _text(metadata, "recommendation")
