@@ -86,9 +86,10 @@ def build_record_count_sensor(model: ModelSpec, cfg: ModelsConfig) -> dg.SensorD
         ),
     )
     def _sensor(context: dg.SensorEvaluationContext, **resources):
-        # The resource key is per model, so it cannot be a named parameter; Dagster passes
-        # required resources as keyword arguments.
-        feed: FeedDataFetcher = resources[key]
+        # The resource key is per model, so it cannot be a named parameter. Direct invocation
+        # (unit tests) passes required resources as keyword arguments, the daemon only on the
+        # context; accept both.
+        feed: FeedDataFetcher = resources.get(key) or getattr(context.resources, key)
         cur = parse_cursor(context.cursor)
         fresh = cur is None
         if fresh:
