@@ -18,21 +18,29 @@ REPO = Path(__file__).resolve().parents[2]
 INSTANCE_YAML = """\
 telemetry:
   enabled: false
+sensors:
+  use_threads: true
+  num_workers: 4
+"""
+QUEUE_YAML = """\
 run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
   config:
     dequeue_interval_seconds: 1
-sensors:
-  use_threads: true
-  num_workers: 4
+"""
+# Launches a sensor's run as soon as the tick submits it, without a queue in between.
+DIRECT_YAML = """\
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: DefaultRunCoordinator
 """
 
 
-def write_instance(home: Path) -> None:
-    """dagster.yaml for a daemon-driven instance under `home`."""
+def write_instance(home: Path, queued: bool = True) -> None:
+    """dagster.yaml for a daemon-driven instance under `home` (run queue or direct launch)."""
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    (home / "dagster.yaml").write_text(INSTANCE_YAML + (QUEUE_YAML if queued else DIRECT_YAML))
 
 
 class Daemon:
