@@ -30,6 +30,10 @@ class FeedDataFetcher(dg.ConfigurableResource, ABC):
     def describe_window(self, start: dict, end: dict) -> dict:
         """A small JSON-ready description of a window for tags and the UI."""
 
+    def compact(self, position: dict) -> dict:
+        """The same position in its smallest form, for the cursor (default: unchanged)."""
+        return position
+
 
 class JsonlFeedFetcher(FeedDataFetcher):
     """An append-only directory of JSONL files (the embedded default)."""
@@ -50,6 +54,9 @@ class JsonlFeedFetcher(FeedDataFetcher):
 
     def describe_window(self, start: dict, end: dict) -> dict:
         return self._feed().describe_window(start, end)
+
+    def compact(self, position: dict) -> dict:
+        return self._feed().compact(position)
 
 
 class SqlFeedFetcher(FeedDataFetcher):

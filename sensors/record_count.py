@@ -110,7 +110,7 @@ def build_record_count_sensor(model: ModelSpec, cfg: ModelsConfig) -> dg.SensorD
         context.log.info(f"{model.model_id}: {pending.count} new records -> run {req.run_key}")
         return dg.SensorResult(
             run_requests=[req],
-            cursor=dump_cursor(pending.end, cur["n"] + pending.count),
+            cursor=dump_cursor(feed.compact(pending.end), cur["n"] + pending.count),
             dynamic_partitions_requests=[MODEL_PARTITIONS.build_add_request([model.model_id])],
         )
 

@@ -67,9 +67,7 @@ def test_one_sensor_and_one_feed_resource_per_model(tmp_path, monkeypatch):
     monkeypatch.setenv("VERIFILY_SENSOR_INTERVAL_SECONDS", "2")
     sensors, resources = automation()
     by_name = {s.name: s for s in sensors}
-    assert {"record_count_a", "record_count_b_v2", "monitor_m", "job_events_failed"} <= set(
-        by_name
-    )
+    assert {"record_count_a", "record_count_b_v2", "monitor_m", "job_events_failed"} <= set(by_name)
     assert by_name["record_count_a"].minimum_interval_seconds == 2
     assert isinstance(resources["feed_a"], JsonlFeedFetcher)
     assert isinstance(resources["feed_b_v2"], SqlFeedFetcher)

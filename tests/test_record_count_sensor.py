@@ -43,7 +43,7 @@ def test_49_records_skip_and_say_49_of_50(setup):
     assert not result.run_requests
     assert "49/50" in result.skip_reason.skip_message
     # Nothing was requested, so the cursor stays before the 49 records.
-    assert json.loads(result.cursor) == {"v": 1, "p": {}, "n": 0}
+    assert json.loads(result.cursor) == {"v": 1, "p": {"files": {}}, "n": 0}
 
 
 def test_50_records_give_one_run_then_none(setup, instance):
@@ -89,6 +89,27 @@ def test_window_boundaries_follow_the_cursor(setup):
     assert (req.tags["verifily/window_from"], req.tags["verifily/window_to"]) == ("60", "115")
     assert req.run_key != first.run_requests[0].run_key
     assert len(second.cursor.encode()) < 1024
+
+
+def test_cursor_stays_under_1kb_on_many_rotated_files(setup):
+    feed_dir, tick, _ = setup
+    cursor, seen = None, 0
+    for part in range(40):
+        append_jsonl(feed_dir / f"part-{part:04d}-of-a-long-rotated-name.jsonl", records(seen, 50))
+        seen += 50
+        result = tick(cursor=cursor)
+        (req,) = result.run_requests
+        assert req.tags["verifily/window_to"] == str(seen)
+        assert len(result.cursor.encode()) < 1024, len(result.cursor.encode())
+        cursor = result.cursor
+    # The newest file still grows normally ...
+    append_jsonl(feed_dir / "part-0039-of-a-long-rotated-name.jsonl", records(seen, 50))
+    result = tick(cursor=cursor)
+    assert result.run_requests[0].tags["verifily/window_from"] == str(seen)
+    # ... but a sealed old file that changes is reported, not silently skipped.
+    append_jsonl(feed_dir / "part-0001-of-a-long-rotated-name.jsonl", records(9000, 1))
+    with pytest.raises(FeedError, match="fully read feed file"):
+        tick(cursor=result.cursor)
 
 
 def test_half_written_line_is_not_counted(setup):

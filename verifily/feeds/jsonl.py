@@ -3,10 +3,17 @@
 Only bytes after the stored offset are read, so a tick costs what was appended, not the size
 of the feed. Only complete lines count: a last line still being written (no newline yet) is
 left for a later tick. A file that shrank or whose inode changed is reported, never re-read.
+
+A position is `{"files": {name: [offset, inode]}, "sealed": [last_name, count, digest]}`.
+To keep cursors small on directories of many rotated files, `compact` folds fully read files
+that sort before the newest one into `sealed`: a count and a digest of their names, sizes and
+inodes. Sealed files are still stat-checked every tick, so appending to, removing or
+replacing one of them is reported instead of silently missed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -16,6 +23,8 @@ from verifily.feeds import FeedError, Pending
 
 SUFFIXES = (".jsonl", ".ndjson")
 CHUNK = 1 << 20
+# Files tracked one by one before older, fully read ones are sealed (keeps cursors < 1 KB).
+MAX_ACTIVE_FILES = 12
 
 
 def _files(root: Path) -> dict[str, os.stat_result]:
@@ -64,6 +73,14 @@ def _last_newline_before(path: Path, size: int) -> int:
     return 0
 
 
+def _digest(files: dict[str, os.stat_result], names: list[str]) -> str:
+    h = hashlib.sha256()
+    for n in names:
+        st = files[n]
+        h.update(f"{n}\0{st.st_size}\0{st.st_ino}\n".encode())
+    return h.hexdigest()[:16]
+
+
 class JsonlFeed:
     """A directory of append-only `*.jsonl` files, read in file-name order."""
 
@@ -71,8 +88,20 @@ class JsonlFeed:
         self.root = Path(path)
 
     def _checked(self, position: dict) -> dict[str, os.stat_result]:
+        """The files not sealed, after checking that nothing consumed changed underneath."""
         files = _files(self.root)
-        for name, (offset, inode) in position.items():
+        if sealed := position.get("sealed"):
+            upto, count, digest = sealed
+            names = sorted(n for n in files if n <= upto)
+            if len(names) != count or _digest(files, names) != digest:
+                raise FeedError(
+                    f"{self.root}: a fully read feed file up to {upto!r} was appended to, "
+                    f"removed or replaced, or a file sorting before it appeared ({len(names)} "
+                    f"files now, {count} when sealed); old files must not change once newer "
+                    "files exist"
+                )
+            files = {n: st for n, st in files.items() if n > upto}
+        for name, (offset, inode) in position.get("files", {}).items():
             st = files.get(name)
             if st is None:
                 raise FeedError(
@@ -94,31 +123,55 @@ class JsonlFeed:
     def start_position(self, start_at: str = "beginning") -> dict:
         """Where a new cursor starts: before every record, or after every complete one."""
         if start_at == "beginning":
-            return {}
+            return {"files": {}}
         files = _files(self.root)
-        return {
-            name: [_last_newline_before(self.root / name, st.st_size), st.st_ino]
-            for name, st in sorted(files.items())
-        }
+        return self.compact(
+            {
+                "files": {
+                    name: [_last_newline_before(self.root / name, st.st_size), st.st_ino]
+                    for name, st in sorted(files.items())
+                }
+            }
+        )
+
+    def compact(self, position: dict) -> dict:
+        """Seal the oldest fully read files when too many are tracked one by one."""
+        active = dict(position.get("files", {}))
+        if len(active) <= MAX_ACTIVE_FILES:
+            return position
+        files = _files(self.root)
+        upto, _, _ = position.get("sealed") or ["", 0, ""]
+        newest = max(active)
+        for name in sorted(active):
+            st = files.get(name)
+            full = st is not None and active[name][0] == st.st_size
+            if len(active) <= MAX_ACTIVE_FILES or name == newest or not full:
+                break
+            del active[name]
+            upto = name
+        names = sorted(n for n in files if n <= upto)
+        return {"files": active, "sealed": [upto, len(names), _digest(files, names)]}
 
     def pending(self, position: dict) -> Pending:
         """Complete records appended since `position`, reading only the new bytes."""
         files = self._checked(position)
+        known = position.get("files", {})
         total, end = 0, {}
         for name, st in sorted(files.items()):
-            offset = position.get(name, [0, st.st_ino])[0]
+            offset = known.get(name, [0, st.st_ino])[0]
             count, new_offset = 0, offset
             if st.st_size > offset:
                 count, new_offset = _end_of_complete_lines(self.root / name, offset, st.st_size)
             total += count
             end[name] = [new_offset, st.st_ino]
-        return Pending(total, end)
+        return Pending(total, {**position, "files": end})
 
     def read_window(self, start: dict, end: dict) -> Iterator[dict]:
         """The records between two positions, in file-name then byte order."""
         self._checked(end)
-        for name in sorted(end):
-            lo, hi = start.get(name, [0, 0])[0], end[name][0]
+        lo_of = start.get("files", {})
+        for name, (hi, _) in sorted(end.get("files", {}).items()):
+            lo = lo_of.get(name, [0, 0])[0]
             if hi <= lo:
                 continue
             path = self.root / name
@@ -141,9 +194,8 @@ class JsonlFeed:
 
     def describe_window(self, start: dict, end: dict) -> dict:
         """Where a window lies, for tags and the UI."""
+        lo, hi = start.get("files", {}), end.get("files", {})
         spans = {
-            n: f"{start.get(n, [0])[0]}-{end[n][0]}"
-            for n in sorted(end)
-            if end[n][0] > start.get(n, [0])[0]
+            n: f"{lo.get(n, [0])[0]}-{hi[n][0]}" for n in sorted(hi) if hi[n][0] > lo.get(n, [0])[0]
         }
         return {"kind": "jsonl", "path": str(self.root), "byte_ranges": spans}
