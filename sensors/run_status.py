@@ -38,8 +38,31 @@ def published_run_dir(instance: dg.DagsterInstance, run_id: str) -> str | None:
     return None
 
 
-def _record(run: dg.DagsterRun, status: str, **extra) -> None:
-    JobEventStore().append_once(
+def report_monitor_retrain(instance: dg.DagsterInstance, run: dg.DagsterRun, run_dir) -> None:
+    """For a monitor-requested retrain, show its published run directory on `decision`.
+
+    The monitor's tick can only say where the run will land; once it has published, this
+    observation names the exact directory next to the decision that triggered it.
+    """
+    tags = run.tags or {}
+    if tags.get("verifily/trigger") != "monitor" or not run_dir:
+        return
+    instance.report_runless_asset_event(
+        dg.AssetObservation(
+            asset_key=dg.AssetKey("decision"),
+            partition=tags.get("dagster/partition"),
+            metadata={
+                "monitor_id": tags.get("verifily/monitor_id", ""),
+                "retrain_submitted": True,
+                "retrain_run_id": run.run_id,
+                "retrain_run_dir": dg.MetadataValue.path(run_dir),
+            },
+        )
+    )
+
+
+def _record(run: dg.DagsterRun, status: str, **extra) -> dict | None:
+    return JobEventStore().append_once(
         run.run_id, status, source=SOURCE, details=run_details(run, **extra)
     )
 
@@ -53,7 +76,9 @@ def build_run_status_sensors(interval: int) -> list[dg.SensorDefinition]:
             extra = {}
             if status == "completed":
                 extra["run_dir"] = published_run_dir(context.instance, context.dagster_run.run_id)
-            _record(context.dagster_run, status, **extra)
+            # Only a first delivery reports, so a redelivered event adds no second observation.
+            if _record(context.dagster_run, status, **extra) and status == "completed":
+                report_monitor_retrain(context.instance, context.dagster_run, extra["run_dir"])
 
         sensors.append(
             dg.run_status_sensor(

@@ -40,6 +40,11 @@ def test_defaults_and_relative_paths(tmp_path, monkeypatch):
             "listed twice",
         ),
         (
+            "models:\n  - {id: a.b, feed: {kind: jsonl, path: x}}\n"
+            "  - {id: a-b, feed: {kind: jsonl, path: y}}\n",
+            "differ only in",
+        ),
+        (
             "models:\n  - {id: a, feed: {kind: jsonl, path: x}, pipeline_config: nope.yaml}\n",
             "does not exist",
         ),

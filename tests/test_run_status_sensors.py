@@ -10,7 +10,7 @@ from verifily_assets.definitions import defs
 from verifily_assets.partitions import MODEL_PARTITIONS
 
 
-def _run(instance, dataset_dir, out):
+def _run(instance, dataset_dir, out, trigger="record_count"):
     job = defs.resolve_job_def("retrain_job")
     return job.execute_in_process(
         run_config={
@@ -22,7 +22,7 @@ def _run(instance, dataset_dir, out):
         },
         instance=instance,
         partition_key="iris",
-        tags={"verifily/model_id": "iris", "verifily/trigger": "record_count"},
+        tags={"verifily/model_id": "iris", "verifily/trigger": trigger, "verifily/monitor_id": "m"},
         raise_on_error=False,
     )
 
@@ -39,7 +39,7 @@ def _fire(sensors, name, instance, result, event):
 def test_success_and_failure_are_recorded_once(instance, tmp_path):
     instance.add_dynamic_partitions(MODEL_PARTITIONS.name, ["iris"])
     sensors = build_run_status_sensors(5)
-    ok = _run(instance, IRIS, tmp_path / "runs")
+    ok = _run(instance, IRIS, tmp_path / "runs", trigger="monitor")
     assert ok.success
     started = instance.all_logs(ok.run_id, of_type=dg.DagsterEventType.RUN_START)[0]
     _fire(sensors, "job_events_started", instance, ok, started.dagster_event)
@@ -55,9 +55,18 @@ def test_success_and_failure_are_recorded_once(instance, tmp_path):
     events = store.events(ok.run_id)
     assert [e["status"] for e in events] == ["started", "completed"]
     done = events[1]["details"]
-    assert done["model_id"] == "iris" and done["trigger"] == "record_count"
+    assert done["model_id"] == "iris" and done["trigger"] == "monitor"
     assert done["partition"] == "iris"
     assert validate_run_contract(done["run_dir"]) == []
     (failed,) = store.events(bad.run_id)
     assert failed["status"] == "failed"
     assert "dataset directory does not exist" in failed["details"]["error"]
+    # A monitor-requested retrain shows its exact published run directory on `decision`.
+    (obs,) = instance.fetch_observations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("decision"), asset_partitions=["iris"]),
+        limit=5,
+    ).records
+    md = obs.asset_observation.metadata
+    assert (
+        md["retrain_run_dir"].value == done["run_dir"] and md["retrain_run_id"].value == ok.run_id
+    )

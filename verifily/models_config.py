@@ -149,6 +149,11 @@ def load_models_config(path: str | os.PathLike) -> ModelsConfig:
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise InputError(f"{p}: model id(s) listed twice: {', '.join(dupes)}")
+    # Sensor names and resource keys allow only [A-Za-z0-9_], so '.' and '-' become '_'.
+    keys = [re.sub(r"\W", "_", i) for i in ids]
+    clash = sorted({i for i, k in zip(ids, keys, strict=True) if keys.count(k) > 1})
+    if clash:
+        raise InputError(f"{p}: model ids {', '.join(clash)} differ only in '.', '-' or '_'")
     interval = os.environ.get(INTERVAL_ENV) or raw.get("sensor_interval_seconds")
     try:
         interval = int(interval or DEFAULT_INTERVAL_SECONDS)
