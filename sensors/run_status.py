@@ -6,9 +6,11 @@ from verifily.job_events import JobEventStore
 from verifily_assets.jobs import retrain_job
 
 SOURCE = "dagster"
-# Dagster run status -> the job event status the jobs API reports.
+# Dagster run status -> the job event status the jobs API reports. A queued instance passes
+# QUEUED then STARTING, a direct-launch one only STARTING; "scheduled" is recorded once.
 STATUS_MAP = {
     dg.DagsterRunStatus.QUEUED: "scheduled",
+    dg.DagsterRunStatus.STARTING: "scheduled",
     dg.DagsterRunStatus.STARTED: "started",
     dg.DagsterRunStatus.SUCCESS: "completed",
     dg.DagsterRunStatus.CANCELED: "canceled",
@@ -83,7 +85,7 @@ def build_run_status_sensors(interval: int) -> list[dg.SensorDefinition]:
         sensors.append(
             dg.run_status_sensor(
                 run_status=run_status,
-                name=f"job_events_{status}",
+                name=f"job_events_{run_status.value.lower()}",
                 monitored_jobs=[retrain_job],
                 minimum_interval_seconds=interval,
                 default_status=dg.DefaultSensorStatus.RUNNING,

@@ -43,9 +43,9 @@ def test_success_and_failure_are_recorded_once(instance, tmp_path):
     assert ok.success
     started = instance.all_logs(ok.run_id, of_type=dg.DagsterEventType.RUN_START)[0]
     _fire(sensors, "job_events_started", instance, ok, started.dagster_event)
-    _fire(sensors, "job_events_completed", instance, ok, ok.get_run_success_event())
+    _fire(sensors, "job_events_success", instance, ok, ok.get_run_success_event())
     # Delivered twice (a daemon restart between tick and cursor save): still recorded once.
-    _fire(sensors, "job_events_completed", instance, ok, ok.get_run_success_event())
+    _fire(sensors, "job_events_success", instance, ok, ok.get_run_success_event())
 
     bad = _run(instance, tmp_path / "missing", tmp_path / "runs")
     assert not bad.success

@@ -79,12 +79,16 @@ def test_appends_trigger_retrains_and_restart_gives_no_duplicate(
             assert validate_run_contract(run_dir) == []
             # The run-status sensors recorded the lifecycle in the one job event store.
             events = wait_for(
-                lambda r=run: [
-                    e for e in store.events(r.dagster_run.run_id) if e["status"] == "completed"
-                ],
-                60, "the completed job event", daemon,
+                lambda r=run: (
+                    {e["status"]: e for e in store.events(r.dagster_run.run_id)}
+                    if {"scheduled", "started", "completed"}
+                    <= {e["status"] for e in store.events(r.dagster_run.run_id)}
+                    else None
+                ),
+                60, "scheduled/started/completed job events", daemon,
             )  # fmt: skip
-            assert events[0]["details"]["run_dir"] == run_dir
+            assert events["completed"]["details"]["run_dir"] == run_dir
+            assert events["scheduled"]["details"]["window_to"] == "50"
             print(f"{model}: run done and recorded at {time.monotonic() - t0:.1f}s")
 
         # Kill the daemon right after the next window's run was requested; restart it.
