@@ -11,13 +11,13 @@ from verifily_assets.decision import decision, run_contract
 from verifily_assets.jobs import retrain_job
 from verifily_assets.training import eval_results, retrain_run
 
-sensors, feed_resources = automation()
+automation_sensors, feed_resources = automation()
 
 defs = dg.Definitions(
     assets=[dataset_artifact, retrain_run, eval_results, decision],
     asset_checks=[dataset_integrity, run_contract],
     jobs=[retrain_job],
-    sensors=sensors,
+    sensors=automation_sensors,
     resources={
         "settings": VerifilySettings(
             output_root=os.environ.get("VERIFILY_OUTPUT_ROOT", "runs"),
