@@ -19,8 +19,8 @@ class FeedDataFetcher(dg.ConfigurableResource, ABC):
         """The position a new cursor starts at ('beginning' or 'end')."""
 
     @abstractmethod
-    def pending(self, position: dict) -> Pending:
-        """How many complete records follow `position`, and the position after them."""
+    def pending(self, position: dict, limit: int | None = None) -> Pending:
+        """How many complete records follow `position` (at most `limit`), and the end."""
 
     @abstractmethod
     def read_window(self, start: dict, end: dict) -> Iterator[dict]:
@@ -46,8 +46,8 @@ class JsonlFeedFetcher(FeedDataFetcher):
     def start_position(self, start_at: str) -> dict:
         return self._feed().start_position(start_at)
 
-    def pending(self, position: dict) -> Pending:
-        return self._feed().pending(position)
+    def pending(self, position: dict, limit: int | None = None) -> Pending:
+        return self._feed().pending(position, limit)
 
     def read_window(self, start: dict, end: dict) -> Iterator[dict]:
         return self._feed().read_window(start, end)
@@ -71,8 +71,8 @@ class SqlFeedFetcher(FeedDataFetcher):
     def start_position(self, start_at: str) -> dict:
         return self._feed().start_position(start_at)
 
-    def pending(self, position: dict) -> Pending:
-        return self._feed().pending(position)
+    def pending(self, position: dict, limit: int | None = None) -> Pending:
+        return self._feed().pending(position, limit)
 
     def read_window(self, start: dict, end: dict) -> Iterator[dict]:
         return self._feed().read_window(start, end)

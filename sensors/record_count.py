@@ -94,7 +94,7 @@ def build_record_count_sensor(model: ModelSpec, cfg: ModelsConfig) -> dg.SensorD
         fresh = cur is None
         if fresh:
             cur = {"p": feed.start_position(model.start_at), "n": 0}
-        pending = feed.pending(cur["p"])
+        pending = feed.pending(cur["p"], model.max_window_records)
         if pending.count < model.min_records:
             return dg.SensorResult(
                 skip_reason=dg.SkipReason(

@@ -101,3 +101,15 @@ def test_bad_json_line_names_file_and_byte(tmp_path):
 
 def test_missing_directory_is_an_empty_feed(tmp_path):
     assert JsonlFeed(tmp_path / "nope").pending({}).count == 0
+
+
+def test_limit_stops_at_the_nth_complete_line(tmp_path):
+    feed = JsonlFeed(tmp_path)
+    append_jsonl(tmp_path / "a.jsonl", records(0, 7))
+    append_jsonl(tmp_path / "b.jsonl", records(7, 5))
+    first = feed.pending({}, limit=9)
+    assert first.count == 9
+    assert [r["id"] for r in feed.read_window({}, first.end)] == [f"r{i}" for i in range(9)]
+    rest = feed.pending(first.end, limit=100)
+    assert rest.count == 3
+    assert [r["id"] for r in feed.read_window(first.end, rest.end)] == ["r9", "r10", "r11"]

@@ -59,3 +59,15 @@ def test_emptied_table_is_reported(feed_url):
 def test_missing_table_is_a_clear_error(feed_url):
     with pytest.raises(FeedError, match="verifily_feed"):
         SqlFeed(feed_url).pending({"seq": 0})
+
+
+def test_limit_bounds_the_window(feed_url):
+    create_feed_table(feed_url)
+    append_records(feed_url, records(0, 30), "job-1")
+    feed = SqlFeed(feed_url)
+    first = feed.pending({"seq": 0}, limit=12)
+    assert first.count == 12 and first.end == {"seq": 12}
+    assert [r["id"] for r in feed.read_window({"seq": 0}, first.end)][-1] == "r11"
+    rest = feed.pending(first.end, limit=100)
+    assert rest.count == 18 and rest.end == {"seq": 30}
+    assert feed.pending(rest.end, limit=5).count == 0

@@ -24,6 +24,7 @@ def setup(tmp_path):
         "  - id: iris\n"
         "    feed: {kind: jsonl, path: feed}\n"
         f"    eval_set: {IRIS}\n"
+        "    max_window_records: 120\n"
     )
     cfg = load_models_config(cfg_path)
     sensor = build_record_count_sensor(cfg.models[0], cfg)
@@ -110,6 +111,20 @@ def test_cursor_stays_under_1kb_on_many_rotated_files(setup):
     append_jsonl(feed_dir / "part-0001-of-a-long-rotated-name.jsonl", records(9000, 1))
     with pytest.raises(FeedError, match="fully read feed file"):
         tick(cursor=result.cursor)
+
+
+def test_backlog_is_consumed_in_bounded_windows(setup):
+    feed_dir, tick, _ = setup
+    append_jsonl(feed_dir / "part-0.jsonl", records(0, 200))
+    append_jsonl(feed_dir / "part-1.jsonl", records(200, 100))
+    cursor, windows = None, []
+    for _ in range(3):
+        result = tick(cursor=cursor)
+        req = result.run_requests[0]
+        windows.append((req.tags["verifily/window_from"], req.tags["verifily/window_to"]))
+        cursor = result.cursor
+    assert windows == [("0", "120"), ("120", "240"), ("240", "300")]
+    assert "0/50" in tick(cursor=cursor).skip_reason.skip_message
 
 
 def test_half_written_line_is_not_counted(setup):

@@ -18,6 +18,9 @@ from verifily.pipeline_config import load_thresholds
 from verifily.request import MODES
 
 DEFAULT_MIN_RECORDS = 50
+# A backlog is consumed in windows of at most this many records, so one tick's snapshot stays
+# well inside the sensor timeout whatever the feed's size.
+DEFAULT_MAX_WINDOW_RECORDS = 100_000
 DEFAULT_INTERVAL_SECONDS = 30
 INTERVAL_ENV = "VERIFILY_SENSOR_INTERVAL_SECONDS"
 FEED_KINDS = ("jsonl", "sql")
@@ -43,6 +46,7 @@ class ModelSpec:
     model_id: str
     feed: FeedSpec
     min_records: int = DEFAULT_MIN_RECORDS
+    max_window_records: int = DEFAULT_MAX_WINDOW_RECORDS
     eval_set: str | None = None
     pipeline_config: str | None = None
     mode: str = "mock"
@@ -97,8 +101,8 @@ def _feed(raw: object, base: Path, where: str) -> FeedSpec:
 
 
 def _model(raw: object, base: Path, where: str) -> ModelSpec:
-    allowed = {"id", "feed", "min_records", "eval_set", "pipeline_config", "mode", "start_at",
-               "output_dir"}  # fmt: skip
+    allowed = {"id", "feed", "min_records", "max_window_records", "eval_set",
+               "pipeline_config", "mode", "start_at", "output_dir"}  # fmt: skip
     raw = _keys(raw, allowed, where)
     mid = raw.get("id")
     if not isinstance(mid, str) or not _ID.match(mid):
@@ -109,6 +113,9 @@ def _model(raw: object, base: Path, where: str) -> ModelSpec:
     n = raw.get("min_records", DEFAULT_MIN_RECORDS)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InputError(f"{where}: min_records must be a positive integer, got {n!r}")
+    cap = raw.get("max_window_records", max(DEFAULT_MAX_WINDOW_RECORDS, n))
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < n:
+        raise InputError(f"{where}: max_window_records must be an integer >= min_records ({n})")
     mode = raw.get("mode", "mock")
     if mode not in MODES:
         raise InputError(f"{where}: mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -122,6 +129,7 @@ def _model(raw: object, base: Path, where: str) -> ModelSpec:
         model_id=mid,
         feed=_feed(raw["feed"], base, f"{where}.feed"),
         min_records=n,
+        max_window_records=cap,
         eval_set=_path(base, raw.get("eval_set"), f"{where}.eval_set"),
         pipeline_config=pipeline,
         mode=mode,

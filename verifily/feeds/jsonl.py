@@ -39,18 +39,24 @@ def _files(root: Path) -> dict[str, os.stat_result]:
     return out
 
 
-def _end_of_complete_lines(path: Path, start: int, size: int) -> tuple[int, int]:
-    """(newline count, offset just after the last newline) within bytes [start, size)."""
+def _end_of_complete_lines(path: Path, start: int, size: int, limit: int) -> tuple[int, int]:
+    """(newline count, offset just after the last one) in bytes [start, size), at most `limit`."""
     count, last = 0, start
     buf = bytearray(CHUNK)
     with open(path, "rb", buffering=0) as f:
         f.seek(start)
         pos = start
-        while pos < size:
+        while pos < size and count < limit:
             n = f.readinto(memoryview(buf)[: min(CHUNK, size - pos)])
             if not n:
                 break
             c = buf.count(b"\n", 0, n)
+            if count + c > limit:
+                # Stop at the limit-th newline: the rest is the next window's.
+                i = -1
+                for _ in range(limit - count):
+                    i = buf.index(b"\n", i + 1, n)
+                return limit, pos + i + 1
             if c:
                 count += c
                 last = pos + buf.rindex(b"\n", 0, n) + 1
@@ -152,16 +158,19 @@ class JsonlFeed:
         names = sorted(n for n in files if n <= upto)
         return {"files": active, "sealed": [upto, len(names), _digest(files, names)]}
 
-    def pending(self, position: dict) -> Pending:
-        """Complete records appended since `position`, reading only the new bytes."""
+    def pending(self, position: dict, limit: int | None = None) -> Pending:
+        """Complete records appended since `position` (at most `limit`), reading only new bytes."""
         files = self._checked(position)
         known = position.get("files", {})
         total, end = 0, {}
+        limit = limit or 2**62
         for name, st in sorted(files.items()):
             offset = known.get(name, [0, st.st_ino])[0]
             count, new_offset = 0, offset
-            if st.st_size > offset:
-                count, new_offset = _end_of_complete_lines(self.root / name, offset, st.st_size)
+            if st.st_size > offset and total < limit:
+                count, new_offset = _end_of_complete_lines(
+                    self.root / name, offset, st.st_size, limit - total
+                )
             total += count
             end[name] = [new_offset, st.st_ino]
         return Pending(total, {**position, "files": end})

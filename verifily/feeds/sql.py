@@ -80,17 +80,20 @@ class SqlFeed:
             top = conn.execute(sa.select(sa.func.max(self.table.c.seq))).scalar()
         return {"seq": int(top or 0)}
 
-    def pending(self, position: dict) -> Pending:
-        """Rows after the cursor: their count and the last sequence number."""
+    def pending(self, position: dict, limit: int | None = None) -> Pending:
+        """Rows after the cursor (at most `limit`): their count and the last sequence number."""
         seq = self._seq(position)
         c = self.table.c.seq
+        # An index range scan from the cursor, stopped after `limit` rows.
+        new = sa.select(c.label("s")).where(c > seq).order_by(c).limit(limit or 2**62).subquery()
         q = sa.select(
             sa.select(sa.func.max(c)).scalar_subquery(),
-            sa.select(sa.func.count()).where(c > seq).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(new).scalar_subquery(),
+            sa.select(sa.func.max(new.c.s)).scalar_subquery(),
         )
         try:
             with engine_for(self.url).connect() as conn:
-                top, count = conn.execute(q).one()
+                top, count, last = conn.execute(q).one()
         except sa.exc.SQLAlchemyError as e:
             raise FeedError(f"feed table {self.table.name!r}: {e.__class__.__name__}: {e}") from e
         top = int(top or 0)
@@ -99,7 +102,7 @@ class SqlFeed:
                 f"feed table {self.table.name!r} ends at sequence {top} but {seq} rows were "
                 "already consumed; rows were deleted or the table was recreated"
             )
-        return Pending(int(count), {"seq": top})
+        return Pending(int(count), {"seq": int(last or seq)})
 
     def _between(self, start: dict, end: dict):
         c = self.table.c.seq
