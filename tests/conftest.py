@@ -6,6 +6,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+# The real PostgreSQL server fixture (`postgres_url`), shared by every test that needs one.
+pytest_plugins = ["tests.e2e.pg"]
+
 REPO = Path(__file__).resolve().parent.parent
 IRIS = REPO / "examples" / "iris" / "artifact"
 

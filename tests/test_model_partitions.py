@@ -54,6 +54,7 @@ def test_checks_run_on_one_model_when_several_exist(instance, tmp_path):
     assert {
         (e.check_name, e.passed, e.partition) for e in result.get_asset_check_evaluations()
     } == {
+        ("contamination_gate", True, "iris"),
         ("dataset_integrity", True, "iris"),
         ("run_contract", True, "iris"),
     }

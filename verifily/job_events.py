@@ -80,6 +80,26 @@ class JobEventStore:
             conn.execute(events_table.insert().values(**row))
         return {**row, "details": details or {}}
 
+    def append_once(
+        self, job_id: str, status: str, *, source: str, details: dict | None = None
+    ) -> dict | None:
+        """Append unless this job already has an event with this status from this source.
+
+        Run-status sensors may see an event again after a daemon restart; the job's history
+        must still say `started` once.
+        """
+        q = (
+            sa.select(events_table.c.seq)
+            .where(events_table.c.job_id == job_id)
+            .where(events_table.c.status == status)
+            .where(events_table.c.source == source)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            if conn.execute(q).first() is not None:
+                return None
+        return self.append(job_id, status, source=source, details=details)
+
     def events(self, job_id: str) -> list[dict]:
         """Every event of a job, oldest first."""
         q = (

@@ -102,7 +102,7 @@ def contamination_report(
     )
 
 
-@dg.asset_check(asset=contamination_report, blocking=False)
+@dg.asset_check(asset=contamination_report, blocking=False, partitions_def=MODEL_PARTITIONS)
 def contamination_gate(contamination_report: dict) -> dg.AssetCheckResult:
     """Contaminated fraction of eval records <= max_contamination (DONT_SHIP otherwise)."""
     gate = contamination_report["gate"]

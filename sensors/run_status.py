@@ -1,0 +1,116 @@
+"""Run-status bookkeeping: every retrain's lifecycle goes into the one job event store."""
+
+import dagster as dg
+
+from verifily.job_events import JobEventStore
+from verifily_assets.jobs import retrain_job
+
+SOURCE = "dagster"
+# Dagster run status -> the job event status the jobs API reports. A queued instance passes
+# QUEUED then STARTING, a direct-launch one only STARTING; "scheduled" is recorded once.
+STATUS_MAP = {
+    dg.DagsterRunStatus.QUEUED: "scheduled",
+    dg.DagsterRunStatus.STARTING: "scheduled",
+    dg.DagsterRunStatus.STARTED: "started",
+    dg.DagsterRunStatus.SUCCESS: "completed",
+    dg.DagsterRunStatus.CANCELED: "canceled",
+}
+
+
+def run_details(run: dg.DagsterRun, **extra) -> dict:
+    """What the jobs API shows about a run: its model, trigger, window and the Dagster status."""
+    tags = run.tags or {}
+    details = {
+        "job_name": run.job_name,
+        "partition": tags.get("dagster/partition"),
+        "run_key": tags.get("dagster/run_key"),
+        "dagster_status": run.status.value,
+    }
+    details.update({k.split("/", 1)[1]: v for k, v in tags.items() if k.startswith("verifily/")})
+    details.update(extra)
+    return {k: v for k, v in details.items() if v is not None}
+
+
+def published_run_dir(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """The run directory the run's `decision` published, from its materialization metadata."""
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        mat = entry.asset_materialization
+        if mat and mat.asset_key == dg.AssetKey("decision") and "run_dir" in mat.metadata:
+            return str(mat.metadata["run_dir"].value)
+    return None
+
+
+def report_monitor_retrain(instance: dg.DagsterInstance, run: dg.DagsterRun, run_dir) -> None:
+    """For a monitor-requested retrain, show its published run directory on `decision`.
+
+    The monitor's tick can only say where the run will land; once it has published, this
+    observation names the exact directory next to the decision that triggered it.
+    """
+    tags = run.tags or {}
+    if tags.get("verifily/trigger") != "monitor" or not run_dir:
+        return
+    instance.report_runless_asset_event(
+        dg.AssetObservation(
+            asset_key=dg.AssetKey("decision"),
+            partition=tags.get("dagster/partition"),
+            metadata={
+                "monitor_id": tags.get("verifily/monitor_id", ""),
+                "retrain_submitted": True,
+                "retrain_run_id": run.run_id,
+                "retrain_run_dir": dg.MetadataValue.path(run_dir),
+            },
+        )
+    )
+
+
+def _record(run: dg.DagsterRun, status: str, **extra) -> dict | None:
+    return JobEventStore().append_once(
+        run.run_id, status, source=SOURCE, details=run_details(run, **extra)
+    )
+
+
+def build_run_status_sensors(interval: int) -> list[dg.SensorDefinition]:
+    """One sensor per lifecycle status of retrain_job runs, all RUNNING by default."""
+    sensors = []
+    for run_status, status in STATUS_MAP.items():
+
+        def fn(context: dg.RunStatusSensorContext, status=status):
+            extra = {}
+            if status == "completed":
+                extra["run_dir"] = published_run_dir(context.instance, context.dagster_run.run_id)
+            # Only a first delivery reports, so a redelivered event adds no second observation.
+            if _record(context.dagster_run, status, **extra) and status == "completed":
+                report_monitor_retrain(context.instance, context.dagster_run, extra["run_dir"])
+
+        sensors.append(
+            dg.run_status_sensor(
+                run_status=run_status,
+                name=f"job_events_{run_status.value.lower()}",
+                monitored_jobs=[retrain_job],
+                minimum_interval_seconds=interval,
+                default_status=dg.DefaultSensorStatus.RUNNING,
+                description=f"Record retrain runs that are {status} in the job event store.",
+            )(fn)
+        )
+
+    @dg.run_failure_sensor(
+        name="job_events_failed",
+        monitored_jobs=[retrain_job],
+        minimum_interval_seconds=interval,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Record failed retrain runs, with the error, in the job event store.",
+    )
+    def failed(context: dg.RunFailureSensorContext):
+        steps = context.get_step_failure_events()
+        errors = [
+            f"{e.step_key}: {e.step_failure_data.error.message.strip()}"
+            for e in steps
+            if e.step_failure_data.error
+        ]
+        _record(
+            context.dagster_run,
+            "failed",
+            error="\n".join(errors) or context.failure_event.message or "run failed",
+        )
+
+    return [*sensors, failed]
