@@ -3,13 +3,17 @@
 import dagster as dg
 import pandas as pd
 
+from resources.mlflow_tracker import MLflowTracker
 from verifily import retrain as core
 from verifily.artifact import verify_artifact
 from verifily.contract import validate_run_contract
 from verifily.errors import DatasetError
+from verifily.mlflow_runs import log_decision
+from verifily.promotion import champion_baseline
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
 from verifily_assets.previews import markdown_table
+from verifily_assets.tracking import mlflow_metadata, mlflow_run_fails_with_step, warn
 
 
 def dataset_gate(dataset: dict) -> dict:
@@ -57,13 +61,21 @@ def decision_markdown(decision: dict, response: dict) -> str:
     kinds={"python"},
     owners=["team:ml-platform"],
 )
-def decision(context: dg.AssetExecutionContext, eval_results: dict) -> dg.MaterializeResult:
+def decision(
+    context: dg.AssetExecutionContext, eval_results: dict, mlflow: MLflowTracker
+) -> dg.MaterializeResult:
     """SHIP, DONT_SHIP or INVESTIGATE for the candidate, with every reason; publishes the run."""
     with verifily_failure():
         try:
-            gates = [dataset_gate(eval_results["dataset"])]
-            state = core.decide(eval_results, gates=gates)
-            response = core.publish(state)
+            with mlflow_run_fails_with_step(context, mlflow, eval_results):
+                gates = [dataset_gate(eval_results["dataset"])]
+                settings = mlflow.settings()
+                state, base, label, warning = champion_baseline(settings, eval_results)
+                if warning:
+                    context.log.warning(warning)
+                state = core.decide(state, gates=gates, baseline_metrics=base, baseline_label=label)
+                state = warn(context, log_decision(settings, state))
+                response = core.publish(state)
         except BaseException:
             core.abandon(eval_results)
             raise
@@ -82,6 +94,7 @@ def decision(context: dg.AssetExecutionContext, eval_results: dict) -> dg.Materi
             "run_dir": dg.MetadataValue.path(response["run_dir"]),
             "baseline": str((d.get("baseline") or {}).get("source") or "none"),
             "exit_code": dg.MetadataValue.int(d["exit_code"]),
+            **mlflow_metadata(state),
         },
     )
 

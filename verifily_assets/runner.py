@@ -96,7 +96,11 @@ def run_retrain(
     except dg.DagsterInvalidConfigError as e:
         raise InputError(f"invalid retrain request: {e}") from None
     if not result.success:
-        raise _failure(result)
+        error = _failure(result)
+        from verifily_assets.tracking import fail_mlflow_run_of
+
+        fail_mlflow_run_of(instance, result.run_id, f"dagster run failed: {error}")
+        raise error
     return {**result.output_for_node("decision"), "run_id": result.run_id}
 
 

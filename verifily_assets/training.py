@@ -2,12 +2,20 @@
 
 import dagster as dg
 
+from resources.mlflow_tracker import MLflowTracker
 from verifily import retrain as core
 from verifily.artifact import DatasetInfo
+from verifily.mlflow_runs import log_evaluation
 from verifily.request import RetrainRequest
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
 from verifily_assets.previews import markdown_table
+from verifily_assets.tracking import (
+    mlflow_metadata,
+    mlflow_run_fails_with_step,
+    open_tracking,
+    warn,
+)
 
 
 @dg.asset(
@@ -17,7 +25,9 @@ from verifily_assets.previews import markdown_table
     owners=["team:ml-platform"],
     op_tags={"verifily/heavy": "true"},
 )
-def retrain_run(context: dg.AssetExecutionContext, dataset_artifact: dict) -> dg.MaterializeResult:
+def retrain_run(
+    context: dg.AssetExecutionContext, dataset_artifact: dict, mlflow: MLflowTracker
+) -> dg.MaterializeResult:
     """A candidate model trained on the dataset, in a freshly allocated run directory."""
     req = RetrainRequest.from_dict(dataset_artifact["request"])
     state: dict = {}
@@ -26,8 +36,10 @@ def retrain_run(context: dg.AssetExecutionContext, dataset_artifact: dict) -> dg
             state = core.start(
                 req, DatasetInfo(**dataset_artifact["dataset"]), run_id=context.run.run_id
             )
+            state = open_tracking(context, mlflow, state)
             context.log.info(f"training ({req.mode}, seed {req.seed}) in {state['staging_dir']}")
-            state = core.train(state)
+            with mlflow_run_fails_with_step(context, mlflow, state):
+                state = core.train(state)
         except BaseException:
             core.abandon(state)
             raise
@@ -39,6 +51,7 @@ def retrain_run(context: dg.AssetExecutionContext, dataset_artifact: dict) -> dg
             "seed": dg.MetadataValue.int(req.seed),
             "dataset_hash": state["dataset"]["dataset_hash"],
             "train_seconds": dg.MetadataValue.float(state["steps"]["train"]["wall_seconds"]),
+            **mlflow_metadata(state),
         },
     )
 
@@ -49,11 +62,15 @@ def retrain_run(context: dg.AssetExecutionContext, dataset_artifact: dict) -> dg
     kinds={"python"},
     owners=["team:ml-platform"],
 )
-def eval_results(retrain_run: dict) -> dg.MaterializeResult:
+def eval_results(
+    context: dg.AssetExecutionContext, retrain_run: dict, mlflow: MLflowTracker
+) -> dg.MaterializeResult:
     """The candidate's metrics on the evaluation split (eval/eval_results.json)."""
     with verifily_failure():
         try:
-            state = core.evaluate(retrain_run)
+            with mlflow_run_fails_with_step(context, mlflow, retrain_run):
+                state = core.evaluate(retrain_run)
+                state = warn(context, log_evaluation(mlflow.settings(), state))
         except BaseException:
             core.abandon(retrain_run)
             raise
@@ -67,5 +84,6 @@ def eval_results(retrain_run: dict) -> dg.MaterializeResult:
             **{k: dg.MetadataValue.float(v) for k, v in metrics.items()},
             "n_eval": dg.MetadataValue.int(state["eval_results"]["n_eval"]),
             "metrics": dg.MetadataValue.md(markdown_table(table)),
+            **mlflow_metadata(state),
         },
     )
