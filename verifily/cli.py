@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from verifily import cli_mlflow
 from verifily.errors import VerifilyError
 
 
@@ -224,6 +225,10 @@ def ui(dagster_args: tuple) -> None:
     click.echo(f"DAGSTER_HOME={home}", err=True)
     args = ["dagster", "dev", "-w", "workspace.yaml", *dagster_args]
     os.execvp(args[0], args)
+
+
+cli.add_command(cli_mlflow.promotions)
+cli.add_command(cli_mlflow.rollback)
 
 
 def main() -> None:
