@@ -6,6 +6,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+# The MLflow tests' fixtures (clean tracking env, template store, real server).
+pytest_plugins = ["tests.mlflow_fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 IRIS = REPO / "examples" / "iris" / "artifact"
 

@@ -1,6 +1,7 @@
 """Fixtures and checks shared by the MLflow tests: a clean tracking environment, a real server."""
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,11 +27,22 @@ MLFLOW_ENV = (
 )
 
 
+@pytest.fixture(scope="session")
+def mlflow_template_db(tmp_path_factory) -> Path:
+    """An empty MLflow SQLite store, migrated once per worker (migrations take ~10 s)."""
+    from mlflow import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow_template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
 @pytest.fixture
-def mlflow_env(dagster_home, monkeypatch) -> Path:
+def mlflow_env(dagster_home, monkeypatch, mlflow_template_db) -> Path:
     """No MLflow settings from the outside: the embedded SQLite default under the test's dir."""
     for key in MLFLOW_ENV:
         monkeypatch.delenv(key, raising=False)
+    shutil.copy(mlflow_template_db, dagster_home.parent / "mlflow.db")
     return dagster_home.parent
 
 
@@ -43,6 +55,7 @@ def free_port() -> int:
 @pytest.fixture
 def mlflow_server(tmp_path, mlflow_env, monkeypatch):
     """A real `mlflow server` on a free loopback port (SQLite backend, proxied artifacts)."""
+    server_db = shutil.copy(mlflow_env / "mlflow.db", tmp_path / "server.db")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(tmp_path / "mlflow_server.log", "wb")
@@ -59,7 +72,7 @@ def mlflow_server(tmp_path, mlflow_env, monkeypatch):
             "--workers",
             "1",
             "--backend-store-uri",
-            f"sqlite:///{tmp_path / 'server.db'}",
+            f"sqlite:///{server_db}",
             "--artifacts-destination",
             str(tmp_path / "server_artifacts"),
         ],

@@ -9,7 +9,7 @@ import pytest
 
 from resources.mlflow_tracker import MLflowTracker
 from sensors.mlflow_runs import mlflow_run_failures
-from tests.mlflow_fixtures import assert_tracked, free_port, mlflow_env, retrain  # noqa: F401
+from tests.mlflow_fixtures import assert_tracked, free_port, retrain
 from verifily import retrain as core
 from verifily.contract import validate_run_contract
 from verifily.errors import InputError
@@ -102,9 +102,7 @@ def test_tracking_server_down(instance, mlflow_env, tmp_path, monkeypatch):
 
 def test_settings_precedence(mlflow_env, tmp_path, monkeypatch):
     cfg = tmp_path / "mlflow.yaml"
-    cfg.write_text(
-        "mlflow:\n  tracking_uri: http://from-file:5000\n  experiment_name: from-file\n"
-    )
+    cfg.write_text("mlflow:\n  tracking_uri: http://from-file:5000\n  experiment_name: from-file\n")
     monkeypatch.setenv("VERIFILY_MLFLOW_CONFIG", str(cfg))
     s = resolve_tracking_settings()
     assert (s.tracking_uri, s.experiment_name, s.source) == (
