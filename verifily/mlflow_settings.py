@@ -21,11 +21,13 @@ DEFAULT_CONFIG_FILE = Path("config") / "mlflow_retraining.yaml"
 CONFIG_KEYS = ("enabled", "tracking_uri", "artifact_uri", "experiment_name")
 # MLflow's HTTP client retries for ~4 minutes by default (tuned for rate-limited hosted
 # backends); a retrain must not stall that long on a dead server, so we default to a short
-# budget unless the deployment sets these itself.
-HTTP_DEFAULTS = {
+# budget unless the deployment sets these itself. MLflow also prints run URLs to stdout, which
+# would corrupt `verifily retrain --json`; we log the URL to the run's events instead.
+ENV_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 
 
@@ -135,7 +137,7 @@ def resolve_tracking_settings(
 
 def mlflow_client(settings: TrackingSettings):
     """An MlflowClient on the settings' store (tracking and registry on the same URI)."""
-    for key, value in HTTP_DEFAULTS.items():
+    for key, value in ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
     return _client(settings.tracking_uri)
 

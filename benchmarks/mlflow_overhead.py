@@ -1,0 +1,117 @@
+"""MLflow's added time per retrain: untracked vs the SQLite store vs a local `mlflow server`.
+
+Targets (issue 5): at most 0.5 s added on the SQLite store and 1 s through a local server.
+Every variant runs the same full retrain job (Dagster, in process) on the iris example,
+interleaved round by round so machine load hits all three alike; medians are compared. One
+warm-up retrain per variant pays the one-time costs (imports, store migrations, server start).
+
+    PYTHONPATH=. python benchmarks/mlflow_overhead.py [--rounds 5]
+"""
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port)]
+        + ["--workers", "1", "--backend-store-uri", f"sqlite:///{tmp / 'server.db'}"]
+        + ["--artifacts-destination", str(tmp / "server_artifacts")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("mlflow server did not start")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="verifily-mlflow-bench-"))
+    os.environ["DAGSTER_HOME"] = str(tmp / "dagster")
+    (tmp / "dagster").mkdir()
+    (tmp / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_ARTIFACT_URI", "VERIFILY_MLFLOW_CONFIG"):
+        os.environ.pop(key, None)
+
+    import dagster as dg
+
+    from verifily_assets.runner import run_retrain
+
+    proc, url = start_server(tmp)
+    variants = {
+        "untracked": {"VERIFILY_MLFLOW_ENABLED": "0"},
+        "sqlite": {"VERIFILY_MLFLOW_ENABLED": "1", "MLFLOW_TRACKING_URI": None},
+        "server": {"VERIFILY_MLFLOW_ENABLED": "1", "MLFLOW_TRACKING_URI": url},
+    }
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    try:
+        with dg.DagsterInstance.get() as instance:
+            for rnd in range(args.rounds + 1):
+                for name, env in variants.items():
+                    for k, v in env.items():
+                        if v is None:
+                            os.environ.pop(k, None)
+                        else:
+                            os.environ[k] = v
+                    t0 = time.perf_counter()
+                    run_retrain(
+                        {
+                            "dataset_dir": str(REPO / "examples" / "iris" / "artifact"),
+                            "output_dir": str(tmp / "runs" / name),
+                            "project_id": f"bench-{name}",
+                            "seed": rnd,
+                        },
+                        instance=instance,
+                        log_level="CRITICAL",
+                    )
+                    if rnd:  # round 0 is the warm-up
+                        times[name].append(time.perf_counter() - t0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    base = statistics.median(times["untracked"])
+    print(f"retrain (iris, mock, full Dagster job), median of {args.rounds} rounds")
+    print(f"  untracked (reference): {base:.3f} s")
+    for name, limit in (("sqlite", 0.5), ("server", 1.0)):
+        med = statistics.median(times[name])
+        added = med - base
+        verdict = "OK" if added <= limit else "OVER"
+        print(
+            f"  {name:<8} {med:.3f} s  added {added:+.3f} s  ratio {med / base:.3f}x  "
+            f"(target <= {limit} s added: {verdict})"
+        )
+
+
+if __name__ == "__main__":
+    main()
