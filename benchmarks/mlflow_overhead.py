@@ -87,7 +87,7 @@ def main() -> None:
                         {
                             "dataset_dir": str(REPO / "examples" / "iris" / "artifact"),
                             "output_dir": str(tmp / "runs" / name),
-                            "project_id": f"bench-{name}",
+                            "project_id": "iris",  # one model: the stores are separate
                             "seed": rnd,
                         },
                         instance=instance,

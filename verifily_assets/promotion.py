@@ -40,7 +40,7 @@ def promotion(
         if run_id and not tracking_error:
             finish_retrain(settings, run_id, decision["run_dir"], result)
     if tracking_error:
-        context.log.warning(f"not promoted: {tracking_error}")
+        context.log.warning(f"no registry change, MLflow tracking failed: {tracking_error}")
         if run_id:
             # The MLflow record of this retrain is incomplete; close it as such if we can.
             try:
