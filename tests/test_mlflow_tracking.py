@@ -132,3 +132,15 @@ def test_embedded_default_is_local_sqlite(mlflow_env, monkeypatch):
     assert s.tracking_uri == f"sqlite:///{mlflow_env / 'mlflow.db'}"
     assert s.artifact_uri == str(mlflow_env / "mlartifacts")
     assert (s.experiment_name, s.enabled) == ("intelgraph-retraining", True)
+
+
+def test_code_location_wires_promotion_and_failure_sensor():
+    from verifily_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    node = graph.get(dg.AssetKey("promotion"))
+    assert node.group_name == "decision"
+    assert dg.AssetKey("decision") in node.parent_keys
+    assert node.partitions_def is not None and node.partitions_def.name == "model_id"
+    assert defs.resolve_sensor_def("mlflow_run_failures") is not None
+    assert isinstance(defs.resources["mlflow"], MLflowTracker)

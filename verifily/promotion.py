@@ -84,21 +84,29 @@ def _mock_model_dir(tmp: Path, meta: dict, results: dict) -> Path:
     return d
 
 
-def register_version(settings: TrackingSettings, model: str, run_dir: Path, meta: dict) -> str:
+def register_version(
+    settings: TrackingSettings,
+    model: str,
+    run_dir: Path,
+    meta: dict,
+    *,
+    registered: bool,
+    experiment: str | None = None,
+) -> str:
     """Log the candidate as an MLflow LoggedModel of the retrain's run and register a version."""
     from mlflow.exceptions import MlflowException
 
     client = mlflow_client(settings)
     results = json.loads((run_dir / "eval" / "eval_results.json").read_text())
     run_id = meta["mlflow_run_id"]
-    exp_id = experiment_id(client, settings)
+    exp_id = experiment or experiment_id(client, settings)
     lm = client.create_logged_model(
         exp_id, name=f"{model}-{meta['mode']}", source_run_id=run_id, model_type=meta["mode"]
     )
     with tempfile.TemporaryDirectory() as tmp:
         client.log_model_artifacts(lm.model_id, str(_mock_model_dir(Path(tmp), meta, results)))
     client.finalize_logged_model(lm.model_id, "READY")
-    if _registered_model(client, model) is None:
+    if not registered:
         try:
             client.create_registered_model(model, description="Registered by Verifily")
         except MlflowException as e:
@@ -121,7 +129,12 @@ def register_version(settings: TrackingSettings, model: str, run_dir: Path, meta
 
 
 def promote(
-    settings: TrackingSettings, run_dir: str | os.PathLike, *, actor: str, ledger: Path
+    settings: TrackingSettings,
+    run_dir: str | os.PathLike,
+    *,
+    actor: str,
+    ledger: Path,
+    experiment: str | None = None,
 ) -> dict:
     """Apply a published retrain's decision to the registry; returns what moved (or why not)."""
     d = Path(run_dir)
@@ -138,8 +151,11 @@ def promote(
             "alias": alias,
             "reason": "the retrain has no MLflow run (tracking was off or unavailable)",
         }
-    version = register_version(settings, model, d, meta)
-    previous = aliases(settings, model).get(alias)
+    rm = _registered_model(mlflow_client(settings), model)
+    previous = str(rm.aliases[alias]) if rm is not None and alias in rm.aliases else None
+    version = register_version(
+        settings, model, d, meta, registered=rm is not None, experiment=experiment
+    )
     mlflow_client(settings).set_registered_model_alias(model, alias, version)
     entry = append_promotion(
         ledger,

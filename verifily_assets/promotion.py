@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from resources.mlflow_tracker import MLflowTracker
-from verifily.mlflow_runs import end_run, finish_retrain
+from verifily.mlflow_runs import EXPERIMENT_TAG, end_run, finish_retrain
 from verifily.promotion import promote
 from verifily.promotion_ledger import ledger_path
 from verifily_assets.failures import verifily_failure
@@ -36,6 +36,7 @@ def promotion(
             decision["run_dir"],
             actor=f"verifily (dagster run {context.run.run_id})",
             ledger=ledger_path(),
+            experiment=context.run.tags.get(EXPERIMENT_TAG),
         )
         if run_id and not tracking_error:
             finish_retrain(settings, run_id, decision["run_dir"], result)
