@@ -100,16 +100,19 @@ def main() -> None:
         proc.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    base = statistics.median(times["untracked"])
-    print(f"retrain (iris, mock, full Dagster job), median of {args.rounds} rounds")
-    print(f"  untracked (reference): {base:.3f} s")
+    # Medians and minimums both: on a shared, loaded machine the minimum is the better
+    # estimate of the intrinsic cost, the median of what a user sees.
+    print(f"retrain (iris, mock, full Dagster job), {args.rounds} rounds after a warm-up")
+    base_med, base_min = statistics.median(times["untracked"]), min(times["untracked"])
+    print(f"  untracked (reference): median {base_med:.3f} s, min {base_min:.3f} s")
     for name, limit in (("sqlite", 0.5), ("server", 1.0)):
-        med = statistics.median(times[name])
-        added = med - base
+        med, low = statistics.median(times[name]), min(times[name])
+        added = med - base_med
         verdict = "OK" if added <= limit else "OVER"
         print(
-            f"  {name:<8} {med:.3f} s  added {added:+.3f} s  ratio {med / base:.3f}x  "
-            f"(target <= {limit} s added: {verdict})"
+            f"  {name:<8} median {med:.3f} s added {added:+.3f} s ratio {med / base_med:.3f}x | "
+            f"min {low:.3f} s added {low - base_min:+.3f} s ratio {low / base_min:.3f}x "
+            f"(target <= {limit} s added, median: {verdict})"
         )
 
 
