@@ -1,6 +1,7 @@
 """Fixtures and checks shared by the MLflow tests: a clean tracking environment, a real server."""
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -46,6 +47,11 @@ def mlflow_env(dagster_home, monkeypatch, mlflow_template_db) -> Path:
     return dagster_home.parent
 
 
+# Tracking only: without this the server also starts 7 background job consumers, which
+# compete for the 2 CPUs the suite runs on.
+SERVER_ENV = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -78,6 +84,7 @@ def mlflow_server(tmp_path, mlflow_env, monkeypatch):
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=SERVER_ENV,
     )
     try:
         deadline = time.monotonic() + 120
