@@ -6,8 +6,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-# The real PostgreSQL server fixture (`postgres_url`), shared by every test that needs one.
-pytest_plugins = ["tests.e2e.pg"]
+# Shared fixtures: a real PostgreSQL server (`postgres_url`) and the MLflow tests' clean
+# tracking env, template store and real server.
+pytest_plugins = ["tests.e2e.pg", "tests.mlflow_fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
 IRIS = REPO / "examples" / "iris" / "artifact"

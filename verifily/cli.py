@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from verifily import cli_mlflow
 from verifily.cli_contamination import contamination
 from verifily.errors import VerifilyError
 
@@ -236,6 +237,8 @@ def ui(dagster_args: tuple) -> None:
 
 
 cli.add_command(contamination)
+cli.add_command(cli_mlflow.promotions)
+cli.add_command(cli_mlflow.rollback)
 
 
 def main() -> None:

@@ -119,8 +119,17 @@ def evaluate(state: dict, progress: Progress | None = None) -> dict:
     return state
 
 
-def decide(state: dict, gates: list[dict] | None = None) -> dict:
-    """Apply the decision rules and write decision/decision.json and decision.txt."""
+def decide(
+    state: dict,
+    gates: list[dict] | None = None,
+    baseline_metrics: dict | None = None,
+    baseline_label: str | None = None,
+) -> dict:
+    """Apply the decision rules and write decision/decision.json and decision.txt.
+
+    `baseline_metrics`/`baseline_label` (e.g. the registry's champion) apply when the request
+    names no base_run_dir; a base_run_dir always wins.
+    """
     t0, c0 = time.perf_counter(), time.process_time()
     req = RetrainRequest.from_dict(state["request"])
     thresholds = load_thresholds(req.pipeline_config, metric=req.metric)
@@ -130,6 +139,8 @@ def decide(state: dict, gates: list[dict] | None = None) -> dict:
         base_run_dir=req.base_run_dir,
         contaminated_run_dir=req.contaminated_run_dir,
         gates=gates,
+        baseline_metrics=baseline_metrics,
+        baseline_label=baseline_label,
     )
     staging = Path(state["staging_dir"])
     write_json(staging / "decision" / "decision.json", decision)
@@ -176,6 +187,8 @@ def publish(state: dict) -> dict:
             "run_name": final.name,
             "dataset_hash": state["dataset"]["dataset_hash"],
             "decision": state["decision"]["recommendation"],
+            "mlflow_run_id": (state.get("mlflow") or {}).get("run_id"),
+            "mlflow_error": (state.get("mlflow") or {}).get("error"),
         },
     )
     append_audit(staging, "sealed", run_name=final.name)

@@ -2,15 +2,19 @@
 
 import dagster as dg
 
+from resources.mlflow_tracker import MLflowTracker
 from verifily import retrain as core
 from verifily.artifact import verify_artifact
 from verifily.contamination import run_gate
 from verifily.contract import validate_run_contract
 from verifily.errors import DatasetError
+from verifily.mlflow_runs import log_decision
+from verifily.promotion import champion_baseline
 from verifily_assets.asset_schemas import DECISION_COLUMNS, column_schema
 from verifily_assets.decision_report import decision_markdown
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
+from verifily_assets.tracking import mlflow_metadata, mlflow_run_fails_with_step, warn
 
 
 def dataset_gate(dataset: dict) -> dict:
@@ -31,17 +35,30 @@ def dataset_gate(dataset: dict) -> dict:
     owners=["team:ml-platform"],
     metadata=column_schema(DECISION_COLUMNS),
 )
-def decision(context: dg.AssetExecutionContext, eval_results: dict) -> dg.MaterializeResult:
+def decision(
+    context: dg.AssetExecutionContext, eval_results: dict, mlflow: MLflowTracker
+) -> dg.MaterializeResult:
     """SHIP, DONT_SHIP or INVESTIGATE for the candidate, with every reason; publishes the run."""
     with verifily_failure():
         try:
-            gates = [dataset_gate(eval_results["dataset"]), run_gate(eval_results)]
-            state = core.decide(eval_results, gates=gates)
-            response = core.publish(state)
+            with mlflow_run_fails_with_step(context, mlflow, eval_results):
+                gates = [dataset_gate(eval_results["dataset"]), run_gate(eval_results)]
+                settings = mlflow.settings()
+                state, base, label, warning = champion_baseline(settings, eval_results)
+                if warning:
+                    context.log.warning(warning)
+                state = core.decide(state, gates=gates, baseline_metrics=base, baseline_label=label)
+                state = warn(context, log_decision(settings, state))
+                response = core.publish(state)
         except BaseException:
             core.abandon(eval_results)
             raise
-    response = {**response, "run_id": context.run.run_id}
+    url = (state.get("mlflow") or {}).get("url")
+    response = {
+        **response,
+        "run_id": context.run.run_id,
+        **({"mlflow_run_url": url} if url else {}),
+    }
     d = state["decision"]
     context.log.info(f"decision {d['recommendation']} for {response['run_dir']}")
     return dg.MaterializeResult(
@@ -56,11 +73,7 @@ def decision(context: dg.AssetExecutionContext, eval_results: dict) -> dg.Materi
             "run_dir": dg.MetadataValue.path(response["run_dir"]),
             "baseline": str((d.get("baseline") or {}).get("source") or "none"),
             "exit_code": dg.MetadataValue.int(d["exit_code"]),
-            **(
-                {"mlflow_run": dg.MetadataValue.url(url)}
-                if (url := response.get("mlflow_run_url"))
-                else {}
-            ),
+            **mlflow_metadata(state),
         },
     )
 

@@ -61,6 +61,15 @@ def run_config_for(request_fields: dict, log_level: str = "WARNING") -> dict:
     }
 
 
+def _root_cause(error: object) -> str:
+    """The innermost error's message: Dagster wraps user errors in an execution error."""
+    if error is None:
+        return "step failed"
+    while getattr(error, "cause", None) is not None:
+        error = error.cause  # type: ignore[union-attr]
+    return str(getattr(error, "message", error)).strip()
+
+
 def _failure(result: dg.ExecuteInProcessResult) -> RunFailedError:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data:
@@ -74,8 +83,9 @@ def _failure(result: dg.ExecuteInProcessResult) -> RunFailedError:
                     int(md["exit_code"].value),
                     int(md["http_status"].value),
                 )
-            msg = data.error.message.strip() if data.error else "step failed"
-            return RunFailedError(f"step {event.step_key} failed: {msg}", result.run_id)
+            return RunFailedError(
+                f"step {event.step_key} failed: {_root_cause(data.error)}", result.run_id
+            )
     return RunFailedError("the retrain run failed", result.run_id)
 
 
@@ -110,7 +120,11 @@ def run_retrain(
     except dg.DagsterInvalidConfigError as e:
         raise InputError(f"invalid retrain request: {e}") from None
     if not result.success:
-        raise _failure(result)
+        error = _failure(result)
+        from verifily_assets.tracking import fail_mlflow_run_of
+
+        fail_mlflow_run_of(instance, result.run_id, f"dagster run failed: {error}")
+        raise error
     return {**result.output_for_node("decision"), "run_id": result.run_id}
 
 

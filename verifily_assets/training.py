@@ -3,13 +3,21 @@
 import dagster as dg
 
 from resources.k8s import HEAVY_RETRY_POLICY, RETRAIN_TAGS
+from resources.mlflow_tracker import MLflowTracker
 from verifily import retrain as core
 from verifily.artifact import DatasetInfo
 from verifily.contamination import write_report
+from verifily.mlflow_runs import log_evaluation
 from verifily.request import RetrainRequest
 from verifily_assets.asset_schemas import METRIC_COLUMNS, column_schema, metrics_table
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
+from verifily_assets.tracking import (
+    mlflow_metadata,
+    mlflow_run_fails_with_step,
+    open_tracking,
+    warn,
+)
 
 
 @dg.asset(
@@ -21,7 +29,10 @@ from verifily_assets.partitions import MODEL_PARTITIONS
     retry_policy=HEAVY_RETRY_POLICY,
 )
 def retrain_run(
-    context: dg.AssetExecutionContext, dataset_artifact: dict, contamination_report: dict
+    context: dg.AssetExecutionContext,
+    dataset_artifact: dict,
+    contamination_report: dict,
+    mlflow: MLflowTracker,
 ) -> dg.MaterializeResult:
     """A candidate model trained on the dataset, in a freshly allocated run directory."""
     req = RetrainRequest.from_dict(dataset_artifact["request"])
@@ -32,8 +43,10 @@ def retrain_run(
                 req, DatasetInfo(**dataset_artifact["dataset"]), run_id=context.run.run_id
             )
             write_report(state["staging_dir"], contamination_report)
+            state = open_tracking(context, mlflow, state)
             context.log.info(f"training ({req.mode}, seed {req.seed}) in {state['staging_dir']}")
-            state = core.train(state, progress=context.log.info)
+            with mlflow_run_fails_with_step(context, mlflow, state):
+                state = core.train(state, progress=context.log.info)
         except BaseException:
             core.abandon(state)
             raise
@@ -46,6 +59,7 @@ def retrain_run(
             "seed": dg.MetadataValue.int(req.seed),
             "dataset_hash": state["dataset"]["dataset_hash"],
             "train_seconds": dg.MetadataValue.float(state["steps"]["train"]["wall_seconds"]),
+            **mlflow_metadata(state),
         },
     )
 
@@ -57,11 +71,15 @@ def retrain_run(
     owners=["team:ml-platform"],
     metadata=column_schema(METRIC_COLUMNS),
 )
-def eval_results(context: dg.AssetExecutionContext, retrain_run: dict) -> dg.MaterializeResult:
+def eval_results(
+    context: dg.AssetExecutionContext, retrain_run: dict, mlflow: MLflowTracker
+) -> dg.MaterializeResult:
     """The candidate's metrics on the evaluation split (eval/eval_results.json)."""
     with verifily_failure():
         try:
-            state = core.evaluate(retrain_run, progress=context.log.info)
+            with mlflow_run_fails_with_step(context, mlflow, retrain_run):
+                state = core.evaluate(retrain_run, progress=context.log.info)
+                state = warn(context, log_evaluation(mlflow.settings(), state))
         except BaseException:
             core.abandon(retrain_run)
             raise
@@ -72,5 +90,6 @@ def eval_results(context: dg.AssetExecutionContext, retrain_run: dict) -> dg.Mat
             **{k: dg.MetadataValue.float(v) for k, v in metrics.items()},
             "n_eval": dg.MetadataValue.int(state["eval_results"]["n_eval"]),
             "metrics": metrics_table(metrics),
+            **mlflow_metadata(state),
         },
     )

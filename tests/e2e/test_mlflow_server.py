@@ -1,0 +1,21 @@
+"""Retrains tracked through a real `mlflow server` on loopback (REST client, proxied artifacts)."""
+
+import pytest
+
+from tests.mlflow_fixtures import assert_tracked, retrain
+from verifily.mlflow_settings import resolve_tracking_settings
+from verifily.promotion import aliases, champion
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_retrain_tracked_and_promoted_through_server(instance, mlflow_server, tmp_path):
+    settings = resolve_tracking_settings()
+    assert settings.tracking_uri == mlflow_server and settings.is_remote
+    response = retrain(instance, tmp_path / "runs", seed=38)
+    assert response["decision"] == "SHIP"
+    assert_tracked(instance, response)
+    assert aliases(settings, "iris") == {"champion": "1"}
+    # The next retrain's baseline comes from the server's registry.
+    metrics = {k: v for k, v in response["eval_summary"].items() if k != "primary_metric"}
+    assert champion(settings, "iris")["metrics"] == metrics

@@ -1,0 +1,72 @@
+"""The registry promotion that follows a decision, and the end of the retrain's MLflow run."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from resources.mlflow_tracker import MLflowTracker
+from verifily.mlflow_runs import EXPERIMENT_TAG, end_run, finish_retrain
+from verifily.promotion import promote
+from verifily.promotion_ledger import ledger_path
+from verifily_assets.failures import verifily_failure
+from verifily_assets.partitions import MODEL_PARTITIONS
+from verifily_assets.tracking import mlflow_run_fails_with_step
+
+
+@dg.asset(
+    partitions_def=MODEL_PARTITIONS,
+    group_name="decision",
+    kinds={"mlflow"},
+    owners=["team:ml-platform"],
+)
+def promotion(
+    context: dg.AssetExecutionContext, decision: dict, mlflow: MLflowTracker
+) -> dg.MaterializeResult:
+    """The model version the decision promoted: SHIP -> champion, INVESTIGATE -> challenger."""
+    meta = json.loads((Path(decision["run_dir"]) / "run_meta.json").read_text())
+    run_id, tracking_error = meta.get("mlflow_run_id"), meta.get("mlflow_error")
+    settings = mlflow.settings()
+    with (
+        verifily_failure(),
+        mlflow_run_fails_with_step(context, mlflow, {"mlflow": meta_run(meta)}),
+    ):
+        result = promote(
+            settings,
+            decision["run_dir"],
+            actor=f"verifily (dagster run {context.run.run_id})",
+            ledger=ledger_path(),
+            experiment=context.run.tags.get(EXPERIMENT_TAG),
+        )
+        if run_id and not tracking_error:
+            finish_retrain(settings, run_id, decision["run_dir"], result)
+    if tracking_error:
+        context.log.warning(f"no registry change, MLflow tracking failed: {tracking_error}")
+        if run_id:
+            # The MLflow record of this retrain is incomplete; close it as such if we can.
+            try:
+                end_run(settings, run_id, "FAILED", tracking_error)
+            except Exception as e:
+                context.log.warning(f"could not close MLflow run {run_id}: {e}")
+    if result["moved"]:
+        context.log.info(
+            f"{result['model']}: alias {result['alias']} moved "
+            f"{result['from_version'] or 'none'} -> v{result['version']}"
+        )
+    return dg.MaterializeResult(
+        value=result,
+        metadata={
+            "model": result["model"],
+            "moved": dg.MetadataValue.bool(result["moved"]),
+            "alias": str(result.get("alias") or "none"),
+            "version": str(result.get("version") or "none"),
+            "from_version": str(result.get("from_version") or "none"),
+            "reason": result.get("reason", "decision " + meta["decision"]),
+            "mlflow_run_id": str(run_id or "none"),
+        },
+    )
+
+
+def meta_run(meta: dict) -> dict:
+    """The MLflow run of a published retrain, as the failure guard expects it."""
+    return {"run_id": meta.get("mlflow_run_id"), "error": meta.get("mlflow_error")}
