@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from verifily.cli_serve import serve
 from verifily.errors import VerifilyError
 
 
@@ -224,6 +225,9 @@ def ui(dagster_args: tuple) -> None:
     click.echo(f"DAGSTER_HOME={home}", err=True)
     args = ["dagster", "dev", "-w", "workspace.yaml", *dagster_args]
     os.execvp(args[0], args)
+
+
+cli.add_command(serve)
 
 
 def main() -> None:
