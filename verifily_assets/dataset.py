@@ -52,7 +52,7 @@ def dataset_artifact(
     )
 
 
-@dg.asset_check(asset=dataset_artifact, blocking=True)
+@dg.asset_check(asset=dataset_artifact, blocking=True, partitions_def=MODEL_PARTITIONS)
 def dataset_integrity(dataset_artifact: dict) -> dg.AssetCheckResult:
     """The artifact on disk still hashes to what was materialized (nothing changed underneath)."""
     ds = dataset_artifact["dataset"]

@@ -86,7 +86,7 @@ def decision(context: dg.AssetExecutionContext, eval_results: dict) -> dg.Materi
     )
 
 
-@dg.asset_check(asset=decision, blocking=True)
+@dg.asset_check(asset=decision, blocking=True, partitions_def=MODEL_PARTITIONS)
 def run_contract(decision: dict) -> dg.AssetCheckResult:
     """The published run directory matches its hashes.json, chain hash and audit chain."""
     problems = validate_run_contract(decision["run_dir"])

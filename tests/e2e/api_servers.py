@@ -33,6 +33,13 @@ run_coordinator:
     # Two cores: two run workers at a time keep the machine responsive.
     max_concurrent_runs: {max_runs}
     dequeue_interval_seconds: 1
+    # One run per model at a time: runs of one partition share the IO manager's storage
+    # paths, so concurrent runs of the same model would read each other's outputs.
+    tag_concurrency_limits:
+      - key: dagster/partition
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
 """
 
 
@@ -46,7 +53,9 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen, log: Path) -> No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{url}: server exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"{url}: server exited {proc.returncode}:\n{log.read_text()[-3000:]}"
+            )
         try:
             if requests.get(url, timeout=2).status_code < 500:
                 return

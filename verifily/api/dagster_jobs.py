@@ -100,6 +100,7 @@ class JobService:
         this process's stdout capture and the SQLite instance (use queued jobs for throughput)."""
         from verifily_assets.runner import run_retrain
 
+        self._refuse_if_in_flight(fields.get("project_id") or "default")
         with self._sync_lock:
             resp = run_retrain(
                 fields,
@@ -108,6 +109,23 @@ class JobService:
                 log_level="CRITICAL",
             )
         return {**resp, "job_id": resp["run_id"]}
+
+    def _refuse_if_in_flight(self, model_id: str) -> None:
+        """Runs of one model share the IO manager's per-partition storage, so a sync run must
+        not overlap a queued run of the same model (the queue serializes the queued ones)."""
+        busy = self.instance.get_run_records(
+            dg.RunsFilter(
+                job_name=JOB_NAME,
+                tags={PARTITION_TAG: model_id},
+                statuses=[RS.QUEUED, RS.NOT_STARTED, RS.STARTING, RS.STARTED],
+            ),
+            limit=1,
+        )
+        if busy:
+            raise JobNotDone(
+                f"model {model_id!r} has a retrain in progress (job {busy[0].dagster_run.run_id}); "
+                "wait for it or queue this one with POST /v1/jobs/retrain"
+            )
 
     def _graphql(self) -> DagsterGraphQLClient:
         url = self.settings.dagster_url
