@@ -103,7 +103,12 @@ class Stack:
 
 
 def make_stack(
-    tmp: Path, *, dagster: bool, api_env: dict | None = None, max_runs: int = 2
+    tmp: Path,
+    *,
+    dagster: bool,
+    daemon: bool = True,
+    api_env: dict | None = None,
+    max_runs: int = 2,
 ) -> Stack:
     """Start (optionally) webserver + daemon, then the API; everything under `tmp`."""
     root = tmp / "data"
@@ -139,7 +144,8 @@ def make_stack(
                 "webserver",
                 [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", ws],
             )
-            stack.start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", ws])
+            if daemon:
+                stack.start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", ws])
             stack.dagster_url = f"http://127.0.0.1:{port}"
             wait_http(stack.dagster_url + "/server_info", 120, web, logs / "webserver.log")
             env["VERIFILY_DAGSTER_URL"] = stack.dagster_url
