@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -82,10 +83,10 @@ class VerifilyClient:
         return JobSubmitted(**data)
 
     def get_job(self, job_id: str) -> JobStatusResponse:
-        return JobStatusResponse(**self._call("GET", f"/v1/jobs/{job_id}"))
+        return JobStatusResponse(**self._call("GET", f"/v1/jobs/{quote(job_id, safe='')}"))
 
     def get_job_result(self, job_id: str) -> RetrainResponse:
-        return RetrainResponse(**self._call("GET", f"/v1/jobs/{job_id}/result"))
+        return RetrainResponse(**self._call("GET", f"/v1/jobs/{quote(job_id, safe='')}/result"))
 
     def wait_for_job(
         self, job_id: str, timeout: float = 600.0, poll_interval: float = 0.5
@@ -112,7 +113,7 @@ class VerifilyClient:
         return JobList(**self._call("GET", "/retraining/jobs", params=params))
 
     def get_job_record(self, job_id: str) -> JobRecord:
-        return JobRecord(**self._call("GET", f"/retraining/jobs/{job_id}"))
+        return JobRecord(**self._call("GET", f"/retraining/jobs/{quote(job_id, safe='')}"))
 
     def trigger_model_retrain(
         self, model_id: str, reason: str | None = None, idempotency_key: str | None = None
@@ -120,11 +121,14 @@ class VerifilyClient:
         """Queue a retrain of a model configured on the server (IntelGraph's route)."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         data = self._call(
-            "POST", f"/models/{model_id}/retrain", json={"reason": reason}, headers=headers
+            "POST",
+            f"/models/{quote(model_id, safe='')}/retrain",
+            json={"reason": reason},
+            headers=headers,
         )
         return JobRecord(**data)
 
     def post_job_event(self, job_id: str, status: str, **fields: Any) -> dict:
         """Report a worker's status transition and/or metrics for a job."""
         body = {"status": status, **{k: v for k, v in fields.items() if v is not None}}
-        return self._call("POST", f"/retraining/jobs/{job_id}/events", json=body)
+        return self._call("POST", f"/retraining/jobs/{quote(job_id, safe='')}/events", json=body)

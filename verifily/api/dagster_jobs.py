@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import threading
+import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
@@ -27,6 +28,10 @@ JOB_NAME = "retrain_job"
 PARTITION_TAG = "dagster/partition"
 IDEMPOTENCY_TAG = "verifily/idempotency_key"
 REQUEST_HASH_TAG = "verifily/request_sha256"
+SUBMISSION_TAG = "verifily/submission_id"
+# The webserver plans each submission through its code server; more parallel submissions only
+# queue up there and time out, so the API queues them itself.
+SUBMIT_CONCURRENCY = 4
 REASON_TAG = "verifily/reason"
 TRIGGER_TAG = "verifily/trigger"
 _RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -92,6 +97,7 @@ class JobService:
         self._sync_lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
         self._key_locks_guard = threading.Lock()
+        self._submit_slots = threading.BoundedSemaphore(SUBMIT_CONCURRENCY)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -141,7 +147,7 @@ class JobService:
             port_number=u.port,
             use_https=u.scheme == "https",
             path_prefix=u.path.rstrip("/"),
-            timeout=60,
+            timeout=300,
         )
 
     def _key_lock(self, key: str) -> threading.Lock:
@@ -153,7 +159,6 @@ class JobService:
     ) -> str:
         """Queue a retrain run and return its id; a repeated Idempotency-Key returns the first."""
         from verifily_assets.partitions import ensure_model_partition
-        from verifily_assets.runner import run_config_for
 
         model_id = fields.get("project_id") or "default"
         digest = request_hash({**fields, "reason": reason})
@@ -186,19 +191,7 @@ class JobService:
                         )
                     return run.run_id
             ensure_model_partition(self.instance, model_id)
-            loc = self.settings.dagster_location
-            try:
-                run_id = self._graphql().submit_job_execution(
-                    JOB_NAME,
-                    repository_location_name=loc,
-                    repository_name="__repository__" if loc else None,
-                    run_config=run_config_for(fields),
-                    tags=tags,
-                )
-            except DagsterGraphQLClientError as e:
-                raise QueueUnavailable(f"Dagster refused the submission: {e}") from None
-            except OSError as e:
-                raise QueueUnavailable(f"cannot reach the Dagster webserver: {e}") from None
+            run_id = self._submit_once(fields, {**tags, SUBMISSION_TAG: str(uuid.uuid4())})
         self.events.append(
             run_id,
             "scheduled",
@@ -206,6 +199,39 @@ class JobService:
             details={"model_id": model_id, "reason": reason, "trigger": trigger},
         )
         return run_id
+
+    def _submit_once(self, fields: dict, tags: dict) -> str:
+        """Submit through GraphQL; after a transport error, look the submission up by its
+        unique tag before trying again, so a lost answer never makes a second run."""
+        from verifily_assets.runner import run_config_for
+
+        loc = self.settings.dagster_location
+        last: Exception | None = None
+        for _attempt in range(3):
+            try:
+                with self._submit_slots:
+                    return self._graphql().submit_job_execution(
+                        JOB_NAME,
+                        repository_location_name=loc,
+                        repository_name="__repository__" if loc else None,
+                        run_config=run_config_for(fields),
+                        tags=tags,
+                    )
+            except DagsterGraphQLClientError as e:
+                if e.__cause__ is None:  # Dagster answered, with an error: retrying won't help
+                    detail = ": ".join(str(a) for a in e.args[:2])
+                    raise QueueUnavailable(f"Dagster refused the submission: {detail}") from None
+                last = e
+            prior = self.instance.get_run_records(
+                dg.RunsFilter(tags={SUBMISSION_TAG: tags[SUBMISSION_TAG]}), limit=1
+            )
+            if prior:
+                return prior[0].dagster_run.run_id
+        cause = last.__cause__ if last is not None and last.__cause__ else last
+        raise QueueUnavailable(
+            f"cannot submit to the Dagster webserver at {self.settings.dagster_url}: "
+            f"{type(cause).__name__}: {str(cause)[:300]}"
+        )
 
     # -- reading -----------------------------------------------------------------------------
 
