@@ -48,6 +48,8 @@ STATUS_MAP = {
     RS.SUCCESS: "SUCCEEDED",
     RS.FAILURE: "FAILED",
     RS.CANCELED: "CANCELED",
+    # Paused, not finished: it can resume, so callers should keep waiting.
+    RS.SUSPENDED: "RUNNING",
 }
 WORKER_STATUS = {
     "QUEUED": "queued",
