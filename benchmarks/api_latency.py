@@ -11,6 +11,7 @@ Usage: PYTHONPATH=. python benchmarks/api_latency.py [--clients 50] [--per-clien
 """
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -86,6 +87,8 @@ def main() -> None:
         n = args.clients * args.per_client
         api = concurrent_latencies(api_submit, args.clients, args.per_client)
         raw = concurrent_latencies(dagster_submit, args.clients, args.per_client)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"machine: {os.cpu_count()} cores, load average {load} (shared machine)")
         print(f"async submit, {args.clients} concurrent clients, {n} submissions each way")
         print(
             f"  API POST /v1/jobs/retrain    median {statistics.median(api) * 1000:8.1f} ms"

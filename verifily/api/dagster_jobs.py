@@ -97,8 +97,8 @@ class JobService:
         self.settings = settings
         self.events = JobEventStore(settings.jobs_db_url)
         self._sync_lock = threading.Lock()
-        self._key_locks: dict[str, threading.Lock] = {}
-        self._key_locks_guard = threading.Lock()
+        # Striped locks: retries with one key serialize, memory stays bounded however many keys.
+        self._key_locks = [threading.Lock() for _ in range(64)]
         self._submit_slots = threading.BoundedSemaphore(SUBMIT_CONCURRENCY)
 
     # -- running -----------------------------------------------------------------------------
@@ -153,8 +153,7 @@ class JobService:
         )
 
     def _key_lock(self, key: str) -> threading.Lock:
-        with self._key_locks_guard:
-            return self._key_locks.setdefault(key, threading.Lock())
+        return self._key_locks[int(hashlib.sha256(key.encode()).hexdigest(), 16) % 64]
 
     def submit(
         self, fields: dict, *, reason: str | None, trigger: str, idempotency_key: str | None
