@@ -13,6 +13,7 @@ import click
 
 from verifily import cli_mlflow
 from verifily.cli_contamination import contamination
+from verifily.cli_serve import serve
 from verifily.errors import VerifilyError
 
 
@@ -239,6 +240,7 @@ def ui(dagster_args: tuple) -> None:
 cli.add_command(contamination)
 cli.add_command(cli_mlflow.promotions)
 cli.add_command(cli_mlflow.rollback)
+cli.add_command(serve)
 
 
 def main() -> None:

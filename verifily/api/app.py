@@ -1,0 +1,51 @@
+"""The FastAPI application factory: routes, error mapping, auth and body-size guard."""
+
+from __future__ import annotations
+
+import dagster as dg
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from verifily.api import graphql_api, routes_intelgraph, routes_v1
+from verifily.api.dagster_jobs import JobService
+from verifily.api.security import GuardMiddleware
+from verifily.api.settings import ApiSettings
+from verifily.errors import VerifilyError
+
+
+def create_app(
+    settings: ApiSettings | None = None, instance: dg.DagsterInstance | None = None
+) -> FastAPI:
+    """Build the API on the Dagster instance under DAGSTER_HOME (or the one given)."""
+    from verifily_assets.runner import ensure_dagster_home
+
+    settings = settings or ApiSettings.from_env()
+    if instance is None:
+        ensure_dagster_home()
+        instance = dg.DagsterInstance.get()
+    app = FastAPI(
+        title="Verifily",
+        version="1",
+        description="Retrain over HTTP on Dagster runs: a job id is a Dagster run id.",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.instance = instance
+    app.state.jobs = JobService(instance, settings)
+
+    @app.exception_handler(VerifilyError)
+    async def verifily_error(request: Request, exc: VerifilyError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+
+    @app.get("/health", tags=["meta"])
+    def health() -> dict:
+        """Liveness: no authentication, no I/O."""
+        return {"status": "ok"}
+
+    app.include_router(routes_v1.router)
+    app.include_router(routes_intelgraph.router)
+    app.include_router(graphql_api.router)
+    app.add_middleware(
+        GuardMiddleware, api_key=settings.api_key, max_body_bytes=settings.max_body_bytes
+    )
+    return app

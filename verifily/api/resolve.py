@@ -1,0 +1,53 @@
+"""Turn an HTTP retrain request into retrain fields whose every path is checked and resolved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from verifily.api.paths import check_output_not_inside, safe_path
+from verifily.errors import InputError
+from verifily.request import RetrainRequest, check_request
+
+PATH_FIELDS = ("dataset_dir", "output_dir", "base_run_dir", "contaminated_run_dir")
+
+
+def resolve_request(fields: dict, roots: list[Path], default_output: Path) -> dict:
+    """Fields for run_retrain: paths resolved inside `roots`, defaults filled, mode checked.
+
+    Raises PathRejected/PathOutsideRoots (400/403), InputError (400) or
+    NotImplementedModeError (501) before anything is read or written.
+    """
+    out = dict(fields)
+    resolved: dict[str, Path | None] = {}
+    for name in PATH_FIELDS:
+        raw = out.get(name)
+        if raw is None and name != "dataset_dir":
+            resolved[name] = None
+            continue
+        resolved[name] = safe_path(raw, roots, name)
+    if resolved["output_dir"] is None:
+        resolved["output_dir"] = default_output
+    check_output_not_inside(
+        resolved["output_dir"],
+        {k: resolved[k] for k in ("dataset_dir", "base_run_dir", "contaminated_run_dir")},
+    )
+    out.update({k: str(v) if v is not None else None for k, v in resolved.items()})
+    # The core's own validation (mode, seed, metric; the real-mode gate), before queueing.
+    check_request(RetrainRequest.from_dict(out))
+    return out
+
+
+def load_model_sources(models_file: str | None) -> dict[str, dict]:
+    """The operator's model registry: model id -> retrain request fields (YAML `models:`)."""
+    if not models_file:
+        return {}
+    try:
+        raw = yaml.safe_load(Path(models_file).read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise InputError(f"cannot read models file {models_file}: {e}") from None
+    models = raw.get("models") if isinstance(raw, dict) else None
+    if not isinstance(models, dict):
+        raise InputError(f"models file {models_file} needs a `models:` mapping")
+    return {str(k): dict(v or {}) for k, v in models.items()}
