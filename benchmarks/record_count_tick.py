@@ -4,7 +4,7 @@ Each tick sees 100 new records (threshold 50), so it counts, snapshots the windo
 returns a run request. A tick reads only the bytes after its cursor, so the feed's size
 must not matter: target under 50 ms on the big feed, and a ratio big/small of about 1.
 
-Usage: PYTHONPATH=. python benchmarks/bench_record_count_tick.py [--big 10000000] [--ticks 15]
+Usage: PYTHONPATH=. python benchmarks/record_count_tick.py [--big 10000000] [--ticks 15]
 """
 
 import argparse

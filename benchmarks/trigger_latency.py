@@ -7,7 +7,7 @@ Measured twice in the same run: with a run queue (dequeued every 1 s) and with d
 starting (dagster#19607); target: median < 5 s. The daemon's sensor loop wakes every 5 s at
 most, so appends land at random loop phases.
 
-Usage: PYTHONPATH=. python benchmarks/bench_trigger_latency.py [--triggers 5] 2>/dev/null
+Usage: PYTHONPATH=. python benchmarks/trigger_latency.py [--triggers 5] 2>/dev/null
 """
 
 import argparse
