@@ -37,3 +37,31 @@ def iris_copy(tmp_path) -> Path:
     dst = tmp_path / "iris"
     shutil.copytree(IRIS, dst)
     return dst
+
+
+def materialize_retrain(
+    instance,
+    dataset_dir,
+    output_dir,
+    partition="iris",
+    *,
+    selection=None,
+    raise_on_error=True,
+    **config,
+):
+    """Materialize the whole retrain graph (assets and checks) for one model partition."""
+    from verifily_assets.definitions import defs
+    from verifily_assets.partitions import ensure_model_partition
+
+    ensure_model_partition(instance, partition)
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    request = {"dataset_dir": str(dataset_dir), "output_dir": str(output_dir), **config}
+    return dg.materialize(
+        [*assets, *defs.asset_checks],
+        selection=selection,
+        instance=instance,
+        partition_key=partition,
+        resources=defs.resources,
+        raise_on_error=raise_on_error,
+        run_config={"ops": {"dataset_artifact": {"config": request}}},
+    )

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from tests.conftest import IRIS
+from tests.conftest import IRIS, materialize_retrain
 from verifily.contract import validate_run_contract
 from verifily_assets.definitions import defs
 from verifily_assets.partitions import MODEL_PARTITIONS
@@ -27,20 +27,7 @@ def test_code_location_loads():
 
 def test_materialize_graph_passes_checks(instance, tmp_path):
     instance.add_dynamic_partitions(MODEL_PARTITIONS.name, ["iris"])
-    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
-    result = dg.materialize(
-        [*assets, *defs.asset_checks],
-        instance=instance,
-        partition_key="iris",
-        resources=defs.resources,
-        run_config={
-            "ops": {
-                "dataset_artifact": {
-                    "config": {"dataset_dir": str(IRIS), "output_dir": str(tmp_path / "runs")}
-                }
-            }
-        },
-    )
+    result = materialize_retrain(instance, IRIS, tmp_path / "runs")
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     assert {e.check_name: e.passed for e in evaluations} == {

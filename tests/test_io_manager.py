@@ -4,37 +4,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from tests.conftest import IRIS
+from tests.conftest import IRIS, materialize_retrain
 from verifily_assets.definitions import defs
-from verifily_assets.partitions import MODEL_PARTITIONS
-
-
-def _materialize(instance, tmp_path, selection=None, seed=42):
-    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
-    return dg.materialize(
-        [*assets, *defs.asset_checks],
-        selection=selection,
-        instance=instance,
-        partition_key="iris",
-        resources=defs.resources,
-        run_config={
-            "ops": {
-                "dataset_artifact": {
-                    "config": {
-                        "dataset_dir": str(IRIS),
-                        "output_dir": str(tmp_path / "runs"),
-                        "seed": seed,
-                    }
-                }
-            }
-        },
-    )
 
 
 def test_each_run_keeps_its_own_outputs_and_a_later_run_reads_the_latest(instance, tmp_path):
-    instance.add_dynamic_partitions(MODEL_PARTITIONS.name, ["iris"])
-    first = _materialize(instance, tmp_path, seed=1)
-    second = _materialize(instance, tmp_path, seed=2)
+    first = materialize_retrain(instance, IRIS, tmp_path / "runs", seed=1)
+    second = materialize_retrain(instance, IRIS, tmp_path / "runs", seed=2)
     base = Path(defs.resources["io_manager"].base_dir or instance.storage_directory())
     runs = {p.stem for p in (base / "eval_results" / "iris" / "runs").glob("*.pkl")}
     assert {first.run_id, second.run_id} <= runs

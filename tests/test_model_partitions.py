@@ -2,8 +2,7 @@
 
 import dagster as dg
 
-from tests.conftest import IRIS
-from verifily_assets.definitions import defs
+from tests.conftest import IRIS, materialize_retrain
 from verifily_assets.model_partitions import model_partitions_sensor
 from verifily_assets.partitions import MODEL_PARTITIONS
 
@@ -36,20 +35,7 @@ def test_sensor_skips_with_the_problem_on_a_bad_file(instance, tmp_path, monkeyp
 def test_checks_run_on_one_model_when_several_exist(instance, tmp_path):
     """A check must load its own model's partition only (it once loaded every model's)."""
     instance.add_dynamic_partitions(MODEL_PARTITIONS.name, ["iris", "never_materialized"])
-    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
-    result = dg.materialize(
-        [*assets, *defs.asset_checks],
-        instance=instance,
-        partition_key="iris",
-        resources=defs.resources,
-        run_config={
-            "ops": {
-                "dataset_artifact": {
-                    "config": {"dataset_dir": str(IRIS), "output_dir": str(tmp_path / "runs")}
-                }
-            }
-        },
-    )
+    result = materialize_retrain(instance, IRIS, tmp_path / "runs")
     assert result.success
     assert {
         (e.check_name, e.passed, e.partition) for e in result.get_asset_check_evaluations()
