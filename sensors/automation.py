@@ -32,6 +32,6 @@ def automation() -> tuple[list[dg.SensorDefinition], dict]:
     resources = {feed_key(m.model_id): feed_resource(m.feed) for m in models.models}
     monp = _config_path(MONITORS_ENV, "config/monitors.yaml")
     for mon in load_monitors(monp) if monp else []:
-        sensors.append(build_monitor_sensor(mon, models.sensor_interval_seconds))
+        sensors.append(build_monitor_sensor(mon, models.sensor_interval_seconds, models.autostart))
     sensors += build_run_status_sensors(models.sensor_interval_seconds)
     return sensors, resources

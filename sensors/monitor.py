@@ -33,14 +33,22 @@ def _text(metadata: dict, key: str) -> str | None:
     return None if v is None else str(getattr(v, "value", v))
 
 
-def build_monitor_sensor(mon: MonitorConfig, interval: int) -> dg.SensorDefinition:
-    """One sensor per monitor; it acts at most once per decision materialization."""
+def build_monitor_sensor(
+    mon: MonitorConfig, interval: int, autostart: bool = False
+) -> dg.SensorDefinition:
+    """One sensor per monitor; it acts at most once per decision materialization.
+
+    Like the record-count sensors it starts STOPPED unless the models config says
+    `autostart: true`: an automatic retrainer is something a person switches on.
+    """
 
     @dg.sensor(
         name=f"monitor_{mon.monitor_id}",
         job=retrain_job,
         minimum_interval_seconds=interval,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+        default_status=dg.DefaultSensorStatus.RUNNING
+        if autostart
+        else dg.DefaultSensorStatus.STOPPED,
         description=f"Retrain {mon.project_id} when its gates pass and its decision is SHIP.",
     )
     def _sensor(context: dg.SensorEvaluationContext, settings: VerifilySettings):

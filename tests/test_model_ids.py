@@ -1,23 +1,23 @@
-"""Model ids read from the models configuration: every shape the file takes, every bad input."""
+"""Model ids read from the models configuration (through the one models-config parser)."""
 
 import pytest
 
 from verifily.errors import InputError
 from verifily.model_ids import configured_model_ids
 
+FEED = "feed: {kind: jsonl, path: feeds}"
+
 
 @pytest.mark.parametrize(
     "text, ids",
     [
-        ("models:\n  - model_id: iris\n  - model_id: churn\n", ["iris", "churn"]),
-        ("models:\n  - id: a\n  - name: b\n  - a\n", ["a", "b"]),
-        ("models:\n  iris: {min_records: 50}\n  churn: {}\n", ["iris", "churn"]),
-        ("- x.v2\n- y_1\n", ["x.v2", "y_1"]),
+        (f"models:\n  - id: iris\n    {FEED}\n  - id: churn\n    {FEED}\n", ["iris", "churn"]),
+        (f"models:\n  - id: x.v2\n    {FEED}\n", ["x.v2"]),
         ("models: []\n", []),
         ("models:\n", []),
     ],
 )
-def test_ids_in_file_order_without_duplicates(tmp_path, text, ids):
+def test_ids_in_file_order(tmp_path, text, ids):
     p = tmp_path / "models.yaml"
     p.write_text(text)
     assert configured_model_ids(p) == ids
@@ -29,7 +29,7 @@ def test_missing_file_means_no_models(tmp_path):
 
 def test_env_var_names_the_file(tmp_path, monkeypatch):
     p = tmp_path / "m.yaml"
-    p.write_text("models:\n  - model_id: from_env\n")
+    p.write_text(f"models:\n  - id: from_env\n    {FEED}\n")
     monkeypatch.setenv("VERIFILY_MODELS_CONFIG", str(p))
     assert configured_model_ids() == ["from_env"]
 
@@ -37,10 +37,11 @@ def test_env_var_names_the_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "text, problem",
     [
-        ("models: [", "unreadable"),
-        ("models:\n  - min_records: 5\n", "needs one of model_id"),
-        ("models:\n  - model_id: 'a b/c'\n", "must be 1-128 letters"),
-        ("models: 3\n", "must be a list or a mapping"),
+        ("models: [", "not valid YAML"),
+        ("models:\n  - min_records: 5\n", "id must be"),
+        (f"models:\n  - id: 'a b/c'\n    {FEED}\n", "id must be"),
+        ("models: 3\n", "must be a list"),
+        (f"models:\n  - id: a\n    {FEED}\n  - id: a\n    {FEED}\n", "listed twice"),
     ],
 )
 def test_bad_file_names_file_and_problem(tmp_path, text, problem):

@@ -9,7 +9,11 @@ from verifily_assets.partitions import MODEL_PARTITIONS
 
 def test_sensor_adds_missing_partitions_then_skips(instance, tmp_path, monkeypatch):
     models = tmp_path / "models.yaml"
-    models.write_text("models:\n  - model_id: iris\n  - model_id: churn\n")
+    models.write_text(
+        "models:\n"
+        "  - id: iris\n    feed: {kind: jsonl, path: feeds/iris}\n"
+        "  - id: churn\n    feed: {kind: jsonl, path: feeds/churn}\n"
+    )
     monkeypatch.setenv("VERIFILY_MODELS_CONFIG", str(models))
     instance.add_dynamic_partitions(MODEL_PARTITIONS.name, ["iris"])
 
@@ -25,7 +29,7 @@ def test_sensor_adds_missing_partitions_then_skips(instance, tmp_path, monkeypat
 
 def test_sensor_skips_with_the_problem_on_a_bad_file(instance, tmp_path, monkeypatch):
     models = tmp_path / "models.yaml"
-    models.write_text("models:\n  - model_id: 'no spaces allowed'\n")
+    models.write_text("models:\n  - id: 'no spaces allowed'\n    feed: {kind: jsonl, path: f}\n")
     monkeypatch.setenv("VERIFILY_MODELS_CONFIG", str(models))
     result = model_partitions_sensor(dg.build_sensor_context(instance=instance))
     assert isinstance(result, dg.SkipReason) and str(models) in result.skip_message

@@ -95,7 +95,12 @@ def stop(proc: subprocess.Popen) -> None:
 def dagster_ui(tmp_path, dagster_home, instance):
     """dagster-webserver + dagster-daemon on a free loopback port; yields the base URL."""
     models = tmp_path / "models.yaml"
-    models.write_text(f"models:\n  - model_id: {MODEL}\n  - model_id: churn\n")
+    models.write_text(
+        "models:\n"
+        + "".join(
+            f"  - id: {m}\n    feed: {{kind: jsonl, path: feeds/{m}}}\n" for m in (MODEL, "churn")
+        )
+    )
     workspace = tmp_path / "workspace.yaml"
     workspace.write_text(
         "load_from:\n  - python_module:\n      module_name: verifily_assets.definitions\n"
@@ -202,18 +207,19 @@ def open_page(driver, url: str) -> None:
 
 
 def expand_all_groups(driver, want: set[str]) -> None:
-    """Alt+E is the UI's "Expand all groups"; it toggles, and the browser remembers the state."""
+    """Open every collapsed group as a person would: click its unfold icon, one by one."""
     wait_until(
         "the lineage graph", lambda: driver.find_element(By.CSS_SELECTOR, "svg foreignObject")
     )
-    for _ in range(2):
+    collapsed = 'svg[class*="svgContainer"] [aria-label="unfold_more"]'
+    for _ in range(20):
         if want <= graph_on_page(driver)[0]:
             return
-        webdriver.ActionChains(driver).key_down(Keys.ALT).send_keys("e").key_up(Keys.ALT).perform()
-        try:
-            wait_until("the groups to expand", lambda: want <= graph_on_page(driver)[0], timeout=20)
-        except AssertionError:
-            continue
+        icons = driver.find_elements(By.CSS_SELECTOR, collapsed)
+        if not icons:
+            return
+        webdriver.ActionChains(driver).click(icons[0]).perform()
+        time.sleep(0.5)
 
 
 def graph_on_page(driver) -> tuple[set[str], set[tuple[str, str]]]:
@@ -268,16 +274,22 @@ def test_person_browses_lineage_materializes_and_reads_the_decision(dagster_ui, 
     want_assets, want_edges = expected_graph()
     assert want_edges, "the code location declares no lineage edges"
 
-    # 1. The whole lineage, every group expanded (Alt+E is the UI's "Expand all groups").
+    # 1. The whole lineage, every group expanded, in a window wide enough to draw it all.
+    browser.set_window_size(2600, 1000)
     open_page(browser, base + "/asset-groups")
     expand_all_groups(browser, want_assets)
 
+    missing: dict = {}
+
     def complete_graph():
         names, edges = graph_on_page(browser)
+        missing.update(assets=want_assets - names, edges=want_edges - edges)
         return want_assets <= names and want_edges <= edges
 
     try:
         wait_until("every asset and edge to be drawn", complete_graph, timeout=30)
+    except AssertionError as e:
+        raise AssertionError(f"{e}; not drawn: {missing}") from None
     finally:
         shot(browser, "lineage_before_run")
     names, edges = graph_on_page(browser)
@@ -305,7 +317,7 @@ def test_person_browses_lineage_materializes_and_reads_the_decision(dagster_ui, 
 
     # The README's lineage picture, after the run: wide enough that nodes show their
     # latest event, check results, partitions and kinds rather than bare names.
-    browser.set_window_size(2400, 1000)
+    browser.set_window_size(2600, 1000)
     open_page(browser, base + "/asset-groups")
     expand_all_groups(browser, want_assets)
     time.sleep(2)  # let the status badges load
@@ -320,13 +332,22 @@ def test_person_browses_lineage_materializes_and_reads_the_decision(dagster_ui, 
     open_page(browser, base + f"/assets/decision?partition={MODEL}")
     rec = recorded["recommendation"]
     heading = f"//h2[starts-with(normalize-space(), '{rec}:')]"
-    wait_until(
-        "the decision's recommendation and reasons on its page",
-        lambda: (
-            browser.find_elements(By.XPATH, heading)
-            and browser.find_elements(By.XPATH, "//h3[normalize-space()='Why']")
-        ),
-    )
+
+    def reasons_shown():
+        # Long Markdown sits behind a "Show Markdown" button; a person clicks it.
+        for button in browser.find_elements(By.XPATH, "//*[contains(text(), 'Show Markdown')]"):
+            webdriver.ActionChains(browser).scroll_to_element(button).click(button).perform()
+        return browser.find_elements(By.XPATH, heading) and browser.find_elements(
+            By.XPATH, "//h3[normalize-space()='Why']"
+        )
+
+    try:
+        wait_until("the decision's recommendation and reasons on its page", reasons_shown)
+    except AssertionError as e:
+        page = browser.find_element(By.TAG_NAME, "body").text
+        raise AssertionError(f"{e}; the page says: {page[-1500:]}") from None
+    finally:
+        shot(browser, "decision_page")
     time.sleep(1)  # the metadata table finishes laying out; then bring the decision into view
     browser.execute_script(
         "arguments[0].scrollIntoView({block: 'start'})", browser.find_element(By.XPATH, heading)
