@@ -12,23 +12,31 @@ from verifily.models_config import FeedSpec
 
 
 class FeedDataFetcher(dg.ConfigurableResource, ABC):
-    """A feed of records: count what is new since a cursor, read and describe a window."""
+    """A feed of records: count what is new since a cursor, read and describe a window.
+
+    Implementations only say which core feed their configuration builds; the feed operations
+    themselves live in `verifily.feeds` and are delegated here once.
+    """
 
     @abstractmethod
+    def _feed(self) -> JsonlFeed | SqlFeed:
+        """The core feed this resource's configuration describes."""
+
     def start_position(self, start_at: str) -> dict:
         """The position a new cursor starts at ('beginning' or 'end')."""
+        return self._feed().start_position(start_at)
 
-    @abstractmethod
     def pending(self, position: dict, limit: int | None = None) -> Pending:
         """How many complete records follow `position` (at most `limit`), and the end."""
+        return self._feed().pending(position, limit)
 
-    @abstractmethod
     def read_window(self, start: dict, end: dict) -> Iterator[dict]:
         """The records between two positions, in feed order."""
+        return self._feed().read_window(start, end)
 
-    @abstractmethod
     def describe_window(self, start: dict, end: dict) -> dict:
         """A small JSON-ready description of a window for tags and the UI."""
+        return self._feed().describe_window(start, end)
 
     def compact(self, position: dict) -> dict:
         """The same position in its smallest form, for the cursor (default: unchanged)."""
@@ -43,18 +51,6 @@ class JsonlFeedFetcher(FeedDataFetcher):
     def _feed(self) -> JsonlFeed:
         return JsonlFeed(self.path)
 
-    def start_position(self, start_at: str) -> dict:
-        return self._feed().start_position(start_at)
-
-    def pending(self, position: dict, limit: int | None = None) -> Pending:
-        return self._feed().pending(position, limit)
-
-    def read_window(self, start: dict, end: dict) -> Iterator[dict]:
-        return self._feed().read_window(start, end)
-
-    def describe_window(self, start: dict, end: dict) -> dict:
-        return self._feed().describe_window(start, end)
-
     def compact(self, position: dict) -> dict:
         return self._feed().compact(position)
 
@@ -67,18 +63,6 @@ class SqlFeedFetcher(FeedDataFetcher):
 
     def _feed(self) -> SqlFeed:
         return SqlFeed(self.url, self.table)
-
-    def start_position(self, start_at: str) -> dict:
-        return self._feed().start_position(start_at)
-
-    def pending(self, position: dict, limit: int | None = None) -> Pending:
-        return self._feed().pending(position, limit)
-
-    def read_window(self, start: dict, end: dict) -> Iterator[dict]:
-        return self._feed().read_window(start, end)
-
-    def describe_window(self, start: dict, end: dict) -> dict:
-        return self._feed().describe_window(start, end)
 
 
 def feed_resource(spec: FeedSpec) -> FeedDataFetcher:

@@ -11,11 +11,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from verifily.errors import InputError
 from verifily.pipeline_config import load_thresholds
 from verifily.request import MODES
+from verifily.yaml_file import load_yaml_file
 
 DEFAULT_MIN_RECORDS = 50
 # A backlog is consumed in windows of at most this many records, so one tick's snapshot stays
@@ -141,12 +140,7 @@ def _model(raw: object, base: Path, where: str) -> ModelSpec:
 def load_models_config(path: str | os.PathLike) -> ModelsConfig:
     """Parse and validate a models YAML file; every error names the file and the key."""
     p = Path(path)
-    try:
-        raw = yaml.safe_load(p.read_text()) or {}
-    except FileNotFoundError:
-        raise InputError(f"{p}: models config does not exist") from None
-    except yaml.YAMLError as e:
-        raise InputError(f"{p}: not valid YAML: {e}") from None
+    raw = load_yaml_file(p, "models config")
     raw = _keys(raw, {"models", "snapshot_root", "sensor_interval_seconds", "autostart"}, str(p))
     base = p.resolve().parent
     models_raw = raw.get("models") or []

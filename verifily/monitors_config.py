@@ -7,9 +7,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from verifily.errors import InputError
+from verifily.yaml_file import load_yaml_file
 
 GATES = ("contamination_gate", "run_contract")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -60,12 +59,7 @@ def evaluate_monitor(
 def load_monitors(path: str | os.PathLike) -> list[MonitorConfig]:
     """Monitors from YAML (`monitors: [...]`); relative paths are relative to the file."""
     p = Path(path)
-    try:
-        raw = yaml.safe_load(p.read_text()) or {}
-    except FileNotFoundError:
-        raise InputError(f"{p}: monitors config does not exist") from None
-    except yaml.YAMLError as e:
-        raise InputError(f"{p}: not valid YAML: {e}") from None
+    raw = load_yaml_file(p, "monitors config")
     items = raw.get("monitors") if isinstance(raw, dict) else None
     if not isinstance(items, list):
         raise InputError(f"{p}: expected a mapping with a 'monitors' list")

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from verifily.errors import InputError
+from verifily.yaml_file import load_yaml_file
 
 
 @dataclass(frozen=True)
@@ -43,14 +44,8 @@ def load_thresholds(
         raw = yaml.safe_load(default_pipeline_yaml())
         where = "embedded defaults"
     else:
-        p = Path(path)
-        where = str(p)
-        try:
-            raw = yaml.safe_load(p.read_text())
-        except FileNotFoundError:
-            raise InputError(f"{p}: pipeline config does not exist") from None
-        except yaml.YAMLError as e:
-            raise InputError(f"{p}: not valid YAML: {e}") from None
+        where = str(Path(path))
+        raw = load_yaml_file(path, "pipeline config")
     raw = raw or {}
     if not isinstance(raw, dict):
         raise InputError(f"{where}: pipeline config must be a mapping")

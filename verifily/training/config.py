@@ -17,10 +17,9 @@ import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-import yaml
-
 from verifily.errors import InputError
 from verifily.training.metrics import DEFAULT_ABS_TOL, DEFAULT_REL_TOL
+from verifily.yaml_file import load_yaml_file
 
 KINDS = ("classes", "numeric", "text")
 SECTION = "training"
@@ -50,12 +49,7 @@ def load_training_config(
     if path is None:
         return TrainingConfig()
     p = Path(path)
-    try:
-        raw = yaml.safe_load(p.read_text()) or {}
-    except FileNotFoundError:
-        raise InputError(f"{p}: pipeline config does not exist") from None
-    except yaml.YAMLError as e:
-        raise InputError(f"{p}: not valid YAML: {e}") from None
+    raw = load_yaml_file(p, "pipeline config")
     section = raw.get(SECTION) if isinstance(raw, dict) else None
     if section is None:
         return TrainingConfig()
