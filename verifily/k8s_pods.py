@@ -70,13 +70,8 @@ def classify_pod(pod: dict, now: datetime, start_timeout_seconds: float) -> PodV
         return PodVerdict("failed", name, job, step, reason, message)
 
     if phase == "Pending":
-        created = meta.get("creation_timestamp")
-        if created is None:
-            return None
-        if isinstance(created, str):
-            created = datetime.fromisoformat(created.replace("Z", "+00:00"))
-        age = (now - created).total_seconds()
-        if age < start_timeout_seconds:
+        age = _age_seconds(meta, now)
+        if age is None or age < start_timeout_seconds:
             return None
         reason, message = _waiting(pod)
         if not reason:
@@ -96,6 +91,16 @@ def classify_pod(pod: dict, now: datetime, start_timeout_seconds: float) -> PodV
     return None
 
 
+def _age_seconds(meta: dict, now: datetime) -> float | None:
+    """Seconds since an object's creation_timestamp (a datetime or an RFC 3339 string)."""
+    created = meta.get("creation_timestamp")
+    if created is None:
+        return None
+    if isinstance(created, str):
+        created = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    return (now - created).total_seconds()
+
+
 def classify_podless_job(
     job: dict, has_pods: bool, now: datetime, start_timeout_seconds: float
 ) -> PodVerdict | None:
@@ -107,13 +112,8 @@ def classify_podless_job(
     status = job.get("status") or {}
     if status.get("succeeded") or status.get("failed") or status.get("conditions"):
         return None
-    created = meta.get("creation_timestamp")
-    if created is None:
-        return None
-    if isinstance(created, str):
-        created = datetime.fromisoformat(created.replace("Z", "+00:00"))
-    age = (now - created).total_seconds()
-    if age < start_timeout_seconds:
+    age = _age_seconds(meta, now)
+    if age is None or age < start_timeout_seconds:
         return None
     name = meta.get("name") or "?"
     step = (meta.get("labels") or {}).get("dagster/op") or "?"
