@@ -16,7 +16,7 @@ from verifily_assets.previews import records_preview
 @dg.asset(
     partitions_def=MODEL_PARTITIONS,
     group_name="ingest",
-    kinds={"pandas"},
+    kinds={"json"},  # a JSONL file and its hashes.json; pandas is only used by `ingest`
     owners=["team:ml-platform"],
     metadata=column_schema(DATASET_COLUMNS),
 )
