@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from verifily.feeds import Pending
+from verifily.feeds import DEFAULT_GAP_TIMEOUT_SECONDS, Pending
 from verifily.feeds.jsonl import JsonlFeed
 from verifily.feeds.sql import DEFAULT_TABLE, SqlFeed
 from verifily.models_config import FeedSpec
@@ -60,9 +60,10 @@ class SqlFeedFetcher(FeedDataFetcher):
 
     url: str
     table: str = DEFAULT_TABLE
+    gap_timeout_seconds: float = DEFAULT_GAP_TIMEOUT_SECONDS
 
     def _feed(self) -> SqlFeed:
-        return SqlFeed(self.url, self.table)
+        return SqlFeed(self.url, self.table, self.gap_timeout_seconds)
 
 
 def feed_resource(spec: FeedSpec) -> FeedDataFetcher:
@@ -70,4 +71,4 @@ def feed_resource(spec: FeedSpec) -> FeedDataFetcher:
     if spec.kind == "jsonl":
         return JsonlFeedFetcher(path=spec.path or "")
     url = dg.EnvVar(spec.url_env) if spec.url_env else spec.url
-    return SqlFeedFetcher(url=url, table=spec.table)
+    return SqlFeedFetcher(url=url, table=spec.table, gap_timeout_seconds=spec.gap_timeout_seconds)

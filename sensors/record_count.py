@@ -100,6 +100,7 @@ def build_record_count_sensor(model: ModelSpec, cfg: ModelsConfig) -> dg.SensorD
                 skip_reason=dg.SkipReason(
                     f"{model.model_id}: {pending.count}/{model.min_records} new records "
                     f"(needs {model.min_records - pending.count} more)"
+                    + (f"; {pending.note}" if pending.note else "")
                 ),
                 # A cursor that starts at the feed's end must be kept from the first tick on.
                 cursor=dump_cursor(cur["p"], cur["n"]) if fresh else None,

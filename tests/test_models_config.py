@@ -32,6 +32,10 @@ def test_defaults_and_relative_paths(tmp_path, monkeypatch):
         ("models:\n  - {id: a, feed: {kind: jsonl, path: x}, min_records: 0}\n", "min_records"),
         ("models:\n  - {id: a, feed: {kind: jsonl, path: x}, mode: fast}\n", "mode must be"),
         ("models:\n  - {id: a, feed: {kind: sql}}\n", "exactly one of 'url' or 'url_env'"),
+        (
+            "models:\n  - {id: a, feed: {kind: sql, url: x, gap_timeout_seconds: -1}}\n",
+            "gap_timeout_seconds must be a number >= 0",
+        ),
         ("models:\n  - {id: a, feed: {kind: jsonl, path: x}, min_record: 5}\n", "min_record"),
         ("models:\n  - {id: 'a b', feed: {kind: jsonl, path: x}}\n", "id must be"),
         (
@@ -62,7 +66,8 @@ def test_one_sensor_and_one_feed_resource_per_model(tmp_path, monkeypatch):
     p.write_text(
         "autostart: true\nmodels:\n"
         "  - {id: a, feed: {kind: jsonl, path: fa}}\n"
-        "  - {id: b.v2, feed: {kind: sql, url: 'sqlite:///x.db', table: t}}\n"
+        "  - {id: b.v2, feed: {kind: sql, url: 'sqlite:///x.db', table: t, "
+        "gap_timeout_seconds: 5}}\n"
     )
     (tmp_path / "monitors.yaml").write_text(
         "monitors:\n  - {monitor_id: m, project_id: a, allow_retrain: true}\n"
@@ -77,3 +82,4 @@ def test_one_sensor_and_one_feed_resource_per_model(tmp_path, monkeypatch):
     assert isinstance(resources["feed_a"], JsonlFeedFetcher)
     assert isinstance(resources["feed_b_v2"], SqlFeedFetcher)
     assert resources["feed_b_v2"].table == "t"
+    assert resources["feed_b_v2"].gap_timeout_seconds == 5

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from verifily.errors import InputError
+from verifily.feeds import DEFAULT_GAP_TIMEOUT_SECONDS
 from verifily.pipeline_config import load_thresholds
 from verifily.request import MODES
 from verifily.yaml_file import load_yaml_file
@@ -36,6 +37,7 @@ class FeedSpec:
     url: str | None = None
     url_env: str | None = None
     table: str = "verifily_feed"
+    gap_timeout_seconds: float = DEFAULT_GAP_TIMEOUT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def _keys(raw: object, allowed: set[str], where: str) -> dict:
 
 
 def _feed(raw: object, base: Path, where: str) -> FeedSpec:
-    raw = _keys(raw, {"kind", "path", "url", "url_env", "table"}, where)
+    raw = _keys(raw, {"kind", "path", "url", "url_env", "table", "gap_timeout_seconds"}, where)
     kind = raw.get("kind", "jsonl")
     if kind not in FEED_KINDS:
         raise InputError(f"{where}.kind must be one of {', '.join(FEED_KINDS)}, got {kind!r}")
@@ -91,11 +93,15 @@ def _feed(raw: object, base: Path, where: str) -> FeedSpec:
         return FeedSpec("jsonl", path=_path(base, raw["path"], f"{where}.path"))
     if bool(raw.get("url")) == bool(raw.get("url_env")):
         raise InputError(f"{where}: a sql feed needs exactly one of 'url' or 'url_env'")
+    gap = raw.get("gap_timeout_seconds", DEFAULT_GAP_TIMEOUT_SECONDS)
+    if isinstance(gap, bool) or not isinstance(gap, int | float) or gap < 0:
+        raise InputError(f"{where}.gap_timeout_seconds must be a number >= 0, got {gap!r}")
     return FeedSpec(
         "sql",
         url=raw.get("url"),
         url_env=raw.get("url_env"),
         table=raw.get("table") or "verifily_feed",
+        gap_timeout_seconds=float(gap),
     )
 
 

@@ -3,17 +3,23 @@
 Each row holds one record (JSON text), the `ingestion_job` that wrote it and its ingestion
 time. Counting what is new is an index range scan on the primary key from the cursor, so a
 tick costs the number of new rows, not the size of the table.
+
+Sequence numbers are handed out when a row is inserted, not when its transaction commits, so
+a writer that commits late leaves a hole that fills in later (seq 101 appears after 102). A
+cursor that moved past 102 would never see 101. So a window only extends over holes older
+than `gap_timeout_seconds` (a rolled-back insert leaves a hole that never fills); until then
+it stops just before the hole. Skipped holes are counted in the window's description.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from verifily.feeds import FeedError, Pending
+from verifily.feeds import DEFAULT_GAP_TIMEOUT_SECONDS, FeedError, Pending
 from verifily.hashing import canonical_json
 
 DEFAULT_TABLE = "verifily_feed"
@@ -63,8 +69,14 @@ def append_records(
 class SqlFeed:
     """Records in a SQL table, consumed in sequence order."""
 
-    def __init__(self, url: str, table: str = DEFAULT_TABLE):
+    def __init__(
+        self,
+        url: str,
+        table: str = DEFAULT_TABLE,
+        gap_timeout_seconds: float = DEFAULT_GAP_TIMEOUT_SECONDS,
+    ):
         self.url, self.table = url, feed_table(table)
+        self.gap_timeout = timedelta(seconds=gap_timeout_seconds)
 
     def _seq(self, position: dict) -> int:
         seq = position.get("seq", 0)
@@ -81,19 +93,19 @@ class SqlFeed:
         return {"seq": int(top or 0)}
 
     def pending(self, position: dict, limit: int | None = None) -> Pending:
-        """Rows after the cursor (at most `limit`): their count and the last sequence number."""
+        """Rows after the cursor (at most `limit`) up to the first hole that may still fill.
+
+        Reads only the new rows' keys and times (an index range scan from the cursor).
+        """
         seq = self._seq(position)
-        c = self.table.c.seq
-        # An index range scan from the cursor, stopped after `limit` rows.
-        new = sa.select(c.label("s")).where(c > seq).order_by(c).limit(limit or 2**62).subquery()
-        q = sa.select(
-            sa.select(sa.func.max(c)).scalar_subquery(),
-            sa.select(sa.func.count()).select_from(new).scalar_subquery(),
-            sa.select(sa.func.max(new.c.s)).scalar_subquery(),
-        )
+        c = self.table.c
+        new = sa.select(c.seq, c.ingested_at).where(c.seq > seq).order_by(c.seq)
+        if limit:
+            new = new.limit(limit)
         try:
             with engine_for(self.url).connect() as conn:
-                top, count, last = conn.execute(q).one()
+                top = conn.execute(sa.select(sa.func.max(c.seq))).scalar()
+                rows = conn.execute(new).all()
         except sa.exc.SQLAlchemyError as e:
             raise FeedError(f"feed table {self.table.name!r}: {e.__class__.__name__}: {e}") from e
         top = int(top or 0)
@@ -102,7 +114,20 @@ class SqlFeed:
                 f"feed table {self.table.name!r} ends at sequence {top} but {seq} rows were "
                 "already consumed; rows were deleted or the table was recreated"
             )
-        return Pending(int(count), {"seq": int(last or seq)})
+        now = datetime.now(UTC)
+        count, last, note = 0, seq, ""
+        for row_seq, ingested_at in rows:
+            age = now - _as_utc(ingested_at)
+            if row_seq != last + 1 and age < self.gap_timeout:
+                # A hole that a late commit may still fill: wait for it.
+                note = (
+                    f"waiting for sequence {last + 1}-{row_seq - 1} of {self.table.name} "
+                    f"(rows after it are {age.total_seconds():.0f} s old; a hole older than "
+                    f"{self.gap_timeout.total_seconds():.0f} s is skipped as rolled back)"
+                )
+                break
+            count, last = count + 1, int(row_seq)
+        return Pending(count, {"seq": last}, note)
 
     def _between(self, start: dict, end: dict):
         c = self.table.c.seq
@@ -135,6 +160,7 @@ class SqlFeed:
             first, last = conn.execute(
                 sa.select(sa.func.min(t.c.ingested_at), sa.func.max(t.c.ingested_at)).where(where)
             ).one()
+            present = conn.execute(sa.select(sa.func.count()).select_from(t).where(where)).scalar()
             jobs = [
                 r[0]
                 for r in conn.execute(
@@ -148,4 +174,11 @@ class SqlFeed:
             "ingestion_jobs": sorted(jobs),
             "ingested_from": str(first),
             "ingested_to": str(last),
+            # Holes older than the gap timeout that this window moved past (rolled back).
+            "skipped_seqs": self._seq(end) - self._seq(start) - int(present or 0),
         }
+
+
+def _as_utc(t: datetime) -> datetime:
+    """SQLite hands back naive datetimes; the feed writes UTC."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
