@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 from verifily.artifact import DatasetInfo
-from verifily.audit import append_audit, utc_now
+from verifily.audit import AUDIT_FILE, append_audit, utc_now
 from verifily.contract import seal_run_dir, validate_run_contract
 from verifily.decision import decide as apply_rules
 from verifily.decision import render_decision_text
@@ -24,7 +25,7 @@ from verifily.fsutil import write_bytes_durable, write_json
 from verifily.metrics import MOCK_FORMULA, mock_metrics
 from verifily.pipeline_config import load_thresholds
 from verifily.request import RetrainRequest, check_request
-from verifily.rundir import allocate_run_dir, discard_staging, publish_run_dir
+from verifily.rundir import allocate_run_dir, discard_staging, publish_run_dir, staging_dirs
 from verifily.training.interface import Progress
 
 
@@ -201,6 +202,33 @@ def abandon(state: dict) -> None:
     """Drop the staging directory of a retrain that failed."""
     if state.get("staging_dir"):
         discard_staging(Path(state["staging_dir"]))
+
+
+def staging_owner(staging: Path) -> str | None:
+    """The run id a staging directory's first audit entry names (None when unreadable)."""
+    try:
+        with open(staging / AUDIT_FILE, "rb") as f:
+            first = json.loads(f.readline())
+        run_id = first["details"]["run_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return run_id if isinstance(run_id, str) else None
+
+
+def sweep_abandoned(output_dir: str | os.PathLike, run_ended: Callable[[str], bool]) -> list[Path]:
+    """Remove staging directories whose run has ended: they can never be published.
+
+    A retrain killed outright (an evicted pod, SIGKILL) cannot clean up after itself, and a
+    retried step stages into a new directory. A directory is only removed once `run_ended`
+    says its owning run is over; one whose owner is unknown is left alone.
+    """
+    removed = []
+    for staging in staging_dirs(output_dir):
+        owner = staging_owner(staging)
+        if owner is not None and run_ended(owner):
+            discard_staging(staging)
+            removed.append(staging)
+    return removed
 
 
 def response(run_dir: str | os.PathLike, run_id: str | None, contract: dict | None = None) -> dict:

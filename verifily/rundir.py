@@ -49,7 +49,7 @@ def allocate_run_dir(output_dir: str | os.PathLike) -> tuple[Path, Path]:
     with open(out / LOCK_FILE, "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            n = _highest(out) + 1
+            n = max(_highest(out), _recorded(lock)) + 1
             while True:
                 staging = out / staging_name(n)
                 final = out / final_name(n)
@@ -61,9 +61,21 @@ def allocate_run_dir(output_dir: str | os.PathLike) -> tuple[Path, Path]:
                 except FileExistsError:
                     n += 1
                     continue
+                # The lock file remembers the highest number handed out, so a number whose
+                # staging dir was swept away (its retrain was killed) is never handed out again.
+                lock.truncate(0)
+                lock.write(b"%d\n" % n)
+                lock.flush()
                 return staging, final
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _recorded(lock) -> int:
+    """The highest number the lock file says was handed out (0 for an old, empty lock file)."""
+    lock.seek(0)
+    text = lock.read().strip()
+    return int(text) if text.isdigit() else 0
 
 
 def publish_run_dir(staging: Path, final: Path) -> Path:
@@ -80,6 +92,14 @@ def discard_staging(staging: Path) -> None:
     """Remove an abandoned staging directory (a failed retrain leaves nothing that looks done)."""
     if _STAGING.match(staging.name):
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def staging_dirs(output_dir: str | os.PathLike) -> list[Path]:
+    """Unpublished (hidden, staging) run directories under output_dir."""
+    out = Path(output_dir)
+    if not out.is_dir():
+        return []
+    return sorted(out / n for n in os.listdir(out) if _STAGING.match(n))
 
 
 def list_run_dirs(output_dir: str | os.PathLike) -> list[Path]:

@@ -20,6 +20,12 @@ from verifily_assets.tracking import (
 )
 
 
+def run_ended(context: dg.AssetExecutionContext, run_id: str) -> bool:
+    """Whether a Dagster run of this instance is over (an unknown run is never assumed so)."""
+    run = context.instance.get_run_by_id(run_id)
+    return run is not None and run.is_finished
+
+
 @dg.asset(
     partitions_def=MODEL_PARTITIONS,
     group_name="training",
@@ -38,6 +44,8 @@ def retrain_run(
     req = RetrainRequest.from_dict(dataset_artifact["request"])
     state: dict = {}
     with verifily_failure():
+        for gone in core.sweep_abandoned(req.output_dir, lambda run_id: run_ended(context, run_id)):
+            context.log.info(f"removed {gone}: an earlier attempt's staging dir, its run ended")
         try:
             state = core.start(
                 req, DatasetInfo(**dataset_artifact["dataset"]), run_id=context.run.run_id

@@ -67,3 +67,31 @@ def test_crash_before_publish_leaves_only_a_hidden_staging_dir(tmp_path):
     assert list_run_dirs(tmp_path) == []
     staged = [p for p in tmp_path.iterdir() if p.name.startswith(".retrain_")]
     assert len(staged) == 1 and validate_run_contract(staged[0])
+
+
+def _killed_attempt(out: Path, run_id: str | None) -> Path:
+    """A retrain that died after staging: its hidden directory is all that is left."""
+    req = RetrainRequest(dataset_dir=str(IRIS), output_dir=str(out))
+    return Path(core.start(req, verify_artifact(IRIS), run_id=run_id)["staging_dir"])
+
+
+def test_sweep_removes_only_staging_dirs_whose_run_ended(tmp_path):
+    published = core_retrain(IRIS, tmp_path)["run_dir"]
+    ended = _killed_attempt(tmp_path, "run-that-ended")
+    live = _killed_attempt(tmp_path, "run-still-going")
+    anonymous = _killed_attempt(tmp_path, None)
+    asked = []
+
+    def run_ended(run_id: str) -> bool:
+        asked.append(run_id)
+        return run_id == "run-that-ended"
+
+    last = _killed_attempt(tmp_path, "run-that-ended")  # the highest number so far
+    assert core.sweep_abandoned(tmp_path, run_ended) == [ended, last]
+    assert not ended.exists() and not last.exists()
+    assert live.is_dir() and anonymous.is_dir()
+    assert sorted(asked) == ["run-still-going", "run-that-ended", "run-that-ended"]
+    assert validate_run_contract(published) == []
+    # A swept number is never handed out again (MLflow and logs may already name it).
+    assert last.name == ".retrain_0005.partial"
+    assert allocate_run_dir(tmp_path)[1].name == "retrain_0006"
