@@ -349,9 +349,12 @@ def test_person_browses_lineage_materializes_and_reads_the_decision(dagster_ui, 
     finally:
         shot(browser, "decision_page")
     time.sleep(1)  # the metadata table finishes laying out; then bring the decision into view
-    browser.execute_script(
-        "arguments[0].scrollIntoView({block: 'start'})", browser.find_element(By.XPATH, heading)
+    # The page may re-render (live refresh) and fold the Markdown again: unfold it once more.
+    shown = wait_until(
+        "the decision's recommendation after the page settled",
+        lambda: reasons_shown() and browser.find_elements(By.XPATH, heading),
     )
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", shown[0])
     page = " ".join(browser.find_element(By.TAG_NAME, "body").text.split())
     shot(browser, "decision", readme=True)
     assert f"{rec}:" in page, "the recommendation is not on the page"
