@@ -1,6 +1,7 @@
 """The record-count trigger: retrain a model once `min_records` new records are in its feed."""
 
 import json
+import time
 
 import dagster as dg
 
@@ -12,6 +13,9 @@ from verifily_assets.jobs import retrain_job
 from verifily_assets.partitions import MODEL_PARTITIONS
 
 TRIGGER = "record_count"
+# How often a watching tick looks at its feed again; a look reads only the bytes or rows after
+# the cursor, so this costs a few stat calls (JSONL) or one small query (SQL).
+WATCH_POLL_SECONDS = 0.2
 
 
 def feed_key(model_id: str) -> str:
@@ -95,6 +99,13 @@ def build_record_count_sensor(model: ModelSpec, cfg: ModelsConfig) -> dg.SensorD
         if fresh:
             cur = {"p": feed.start_position(model.start_at), "n": 0}
         pending = feed.pending(cur["p"], model.max_window_records)
+        # Dagster's daemon starts a sensor's ticks on a fixed 5 s loop; a tick that keeps
+        # watching for most of that loop requests the run when the records arrive instead of
+        # at the next loop (tick_watch_seconds, 0 by default).
+        deadline = time.monotonic() + cfg.tick_watch_seconds
+        while pending.count < model.min_records and time.monotonic() < deadline:
+            time.sleep(WATCH_POLL_SECONDS)
+            pending = feed.pending(cur["p"], model.max_window_records)
         if pending.count < model.min_records:
             return dg.SensorResult(
                 skip_reason=dg.SkipReason(

@@ -23,6 +23,7 @@ def test_defaults_and_relative_paths(tmp_path, monkeypatch):
     assert b.feed.kind == "sql" and b.feed.url_env == "B_URL" and b.min_records == 7
     assert cfg.snapshot_root == str(tmp_path / "snapshots")
     assert cfg.sensor_interval_seconds == 30 and cfg.autostart is False
+    assert cfg.tick_watch_seconds == 0
 
 
 @pytest.mark.parametrize(
@@ -52,6 +53,10 @@ def test_defaults_and_relative_paths(tmp_path, monkeypatch):
             "models:\n  - {id: a, feed: {kind: jsonl, path: x}, pipeline_config: nope.yaml}\n",
             "does not exist",
         ),
+        ("tick_watch_seconds: -1\nmodels: []\n", "between 0 and 30"),
+        ("tick_watch_seconds: 45\nmodels: []\n", "between 0 and 30"),
+        ("tick_watch_seconds: true\nmodels: []\n", "number of seconds"),
+        ("tick_watch_seconds: '4'\nmodels: []\n", "number of seconds"),
     ],
 )
 def test_bad_config_names_the_problem(tmp_path, body, message):

@@ -1,6 +1,8 @@
 """The record-count sensor, evaluated with dg.build_sensor_context on a real JSONL feed."""
 
 import json
+import threading
+import time
 
 import dagster as dg
 import pytest
@@ -150,3 +152,38 @@ def test_damaged_cursor_is_an_error_not_a_replay(setup):
     _, tick, _ = setup
     with pytest.raises(FeedError, match="cursor is damaged"):
         tick(cursor="{not json")
+
+
+def _watching_sensor(tmp_path, seconds: float):
+    cfg_path = tmp_path / "watch.yaml"
+    cfg_path.write_text(
+        f"tick_watch_seconds: {seconds}\nmodels:\n  - {{id: w, feed: {{kind: jsonl, path: wf}}}}\n"
+    )
+    cfg = load_models_config(cfg_path)
+    sensor = build_record_count_sensor(cfg.models[0], cfg)
+    resources = {feed_key("w"): JsonlFeedFetcher(path=str(tmp_path / "wf"))}
+    return lambda: sensor(dg.build_sensor_context(resources=resources))
+
+
+def test_watching_tick_requests_the_run_when_the_records_arrive(tmp_path):
+    tick = _watching_sensor(tmp_path, 10)
+    append_jsonl(tmp_path / "wf" / "part-0.jsonl", records(0, 20))
+    later = threading.Timer(0.6, append_jsonl, [tmp_path / "wf" / "part-0.jsonl", records(20, 30)])
+    started = time.monotonic()
+    later.start()
+    result = tick()
+    took = time.monotonic() - started
+    later.join()
+    (req,) = result.run_requests
+    assert req.tags["verifily/window_to"] == "50"
+    # It returned when the 50th record arrived, not at the end of its 10 s watch.
+    assert 0.6 <= took < 3, took
+
+
+def test_watching_tick_skips_at_the_end_of_its_watch(tmp_path):
+    tick = _watching_sensor(tmp_path, 0.5)
+    append_jsonl(tmp_path / "wf" / "part-0.jsonl", records(0, 49))
+    started = time.monotonic()
+    result = tick()
+    assert time.monotonic() - started >= 0.5
+    assert not result.run_requests and "49/50" in result.skip_reason.skip_message

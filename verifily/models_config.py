@@ -22,6 +22,8 @@ DEFAULT_MIN_RECORDS = 50
 # well inside the sensor timeout whatever the feed's size.
 DEFAULT_MAX_WINDOW_RECORDS = 100_000
 DEFAULT_INTERVAL_SECONDS = 30
+# A watching tick must end well inside Dagster's 60 s sensor timeout.
+MAX_WATCH_SECONDS = 30.0
 INTERVAL_ENV = "VERIFILY_SENSOR_INTERVAL_SECONDS"
 FEED_KINDS = ("jsonl", "sql")
 START_AT = ("beginning", "end")
@@ -63,6 +65,9 @@ class ModelsConfig:
     snapshot_root: str = "snapshots"
     sensor_interval_seconds: int = DEFAULT_INTERVAL_SECONDS
     autostart: bool = False
+    # How long a tick that finds too few records keeps watching the feed before it skips
+    # (0: it skips at once). See the README on low trigger latency.
+    tick_watch_seconds: float = 0.0
 
 
 def _path(base: Path, value: object, where: str) -> str | None:
@@ -143,11 +148,25 @@ def _model(raw: object, base: Path, where: str) -> ModelSpec:
     )
 
 
+def _watch_seconds(value: object, p: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"{p}: tick_watch_seconds must be a number of seconds, got {value!r}")
+    if not 0 <= value <= MAX_WATCH_SECONDS:
+        raise InputError(
+            f"{p}: tick_watch_seconds must be between 0 and {MAX_WATCH_SECONDS:g}, got {value}"
+        )
+    return float(value)
+
+
 def load_models_config(path: str | os.PathLike) -> ModelsConfig:
     """Parse and validate a models YAML file; every error names the file and the key."""
     p = Path(path)
     raw = load_yaml_file(p, "models config")
-    raw = _keys(raw, {"models", "snapshot_root", "sensor_interval_seconds", "autostart"}, str(p))
+    raw = _keys(
+        raw,
+        {"models", "snapshot_root", "sensor_interval_seconds", "autostart", "tick_watch_seconds"},
+        str(p),
+    )
     base = p.resolve().parent
     models_raw = raw.get("models") or []
     if not isinstance(models_raw, list):
@@ -174,4 +193,5 @@ def load_models_config(path: str | os.PathLike) -> ModelsConfig:
         snapshot_root=_path(base, raw.get("snapshot_root") or "snapshots", "snapshot_root") or "",
         sensor_interval_seconds=interval,
         autostart=bool(raw.get("autostart", False)),
+        tick_watch_seconds=_watch_seconds(raw.get("tick_watch_seconds", 0), p),
     )

@@ -43,6 +43,7 @@ def test_appends_trigger_retrains_and_restart_gives_no_duplicate(
     (tmp_path / "monitors.yaml").write_text("monitors: []\n")
     (tmp_path / "models.yaml").write_text(
         "autostart: true\n"
+        "tick_watch_seconds: 4\n"  # the recommended low-latency setting, under the daemon
         "snapshot_root: snapshots\n"
         "models:\n"
         "  - {id: jsonl_model, feed: {kind: jsonl, path: feed}, eval_set: " + str(IRIS) + "}\n"
