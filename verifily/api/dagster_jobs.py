@@ -106,6 +106,10 @@ class JobService:
         self._key_locks = [threading.Lock() for _ in range(64)]
         self._submit_slots = threading.BoundedSemaphore(SUBMIT_CONCURRENCY)
         self._bootstrap_lock = threading.Lock()
+        # Runs the API creates itself are only enqueued, and the daemon launches them; an
+        # instance without a run queue launches at submission, which needs the webserver's
+        # workspace, so there every job goes through the webserver.
+        self._queued = isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
         self.submissions = SubmissionStore(settings.jobs_db_url)
         self.origins = RunOrigins(instance, settings.dagster_location)
         self.submitter = RunSubmitter(instance, self.submissions, self.events, self.origins)
@@ -208,7 +212,7 @@ class JobService:
                 if prior is not None:
                     return prior
             run_id = None
-            if self.origins.cached() is None and self.origins.get() is None:
+            if not self._queued or (self.origins.cached() is None and self.origins.get() is None):
                 run_id = self._bootstrap(fields, tags, model_id, digest, idempotency_key)
             pending = run_id is None
             if pending:
@@ -261,25 +265,34 @@ class JobService:
         digest: str,
         idempotency_key: str | None,
     ) -> str | None:
-        """The instance's first queued job: submitted through the webserver, which gives its
-        run the code location's origin; later jobs borrow that origin (see run_submitter).
-        None if another request's bootstrap provided the origin meanwhile."""
-        from verifily_assets.partitions import ensure_model_partition
-
+        """A job submitted through the webserver: the instance's first queued job, whose run
+        gets the code location's origin for later jobs to borrow (see run_submitter), or every
+        job on an instance without a run queue. None if another request's bootstrap provided
+        the origin meanwhile."""
+        if not self._queued:
+            return self._via_webserver(fields, tags, model_id, digest, idempotency_key)
         with self._bootstrap_lock:
             if self.origins.get(refresh=True) is not None:
                 return None
-            ensure_model_partition(self.instance, model_id)
-            run_id = self._submit_once(fields, {**tags, SUBMISSION_TAG: str(uuid.uuid4())})
-            self.submissions.add(
-                run_id,
-                model_id=model_id,
-                request_sha256=digest,
-                payload={"bootstrap": True},
-                idempotency_key=idempotency_key,
-                submitted=True,
-            )
+            run_id = self._via_webserver(fields, tags, model_id, digest, idempotency_key)
             self.origins.get(refresh=True)
+        return run_id
+
+    def _via_webserver(
+        self, fields: dict, tags: dict, model_id: str, digest: str, idempotency_key: str | None
+    ) -> str:
+        from verifily_assets.partitions import ensure_model_partition
+
+        ensure_model_partition(self.instance, model_id)
+        run_id = self._submit_once(fields, {**tags, SUBMISSION_TAG: str(uuid.uuid4())})
+        self.submissions.add(
+            run_id,
+            model_id=model_id,
+            request_sha256=digest,
+            payload={"via_webserver": True},
+            idempotency_key=idempotency_key,
+            submitted=True,
+        )
         return run_id
 
     def _submit_once(self, fields: dict, tags: dict) -> str:
