@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from verifily.api.submissions import SubmissionStore
+from verifily.job_events import JobEventStore
 
 
 @pytest.fixture
@@ -52,3 +53,18 @@ def test_the_same_store_is_seen_by_a_new_process_object(tmp_path):
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     add(SubmissionStore(url), "x")
     assert [r["job_id"] for r in SubmissionStore(url).pending()] == ["x"]
+
+
+def test_the_first_event_is_written_with_the_submission_or_not_at_all(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    store, events = SubmissionStore(url), JobEventStore(url)
+    ev = {"status": "scheduled", "source": "api", "details": {"model_id": "m"}}
+    store.add("j1", model_id="m", request_sha256="d", payload={}, idempotency_key="k", event=ev)
+    held = store.add(
+        "j2", model_id="m", request_sha256="d", payload={}, idempotency_key="k", event=ev
+    )
+    assert held["job_id"] == "j1"
+    assert [(e["status"], e["details"]) for e in events.events("j1")] == [
+        ("scheduled", {"model_id": "m"})
+    ]
+    assert events.events("j2") == [] and store.get("j2") is None

@@ -200,6 +200,7 @@ class JobService:
             lock = self._key_lock(idempotency_key)
         else:
             lock = threading.Lock()
+        scheduled = {"model_id": model_id, "reason": reason, "trigger": trigger}
         run_config = run_config_for(fields)
         # Refused now, not after the 202: the background submission must not meet bad config.
         try:
@@ -223,17 +224,14 @@ class JobService:
                     request_sha256=digest,
                     payload={"run_config": run_config, "tags": tags},
                     idempotency_key=idempotency_key,
+                    event={"status": "scheduled", "source": "api", "details": scheduled},
                 )
                 if row["job_id"] != run_id:  # another API process took the key meanwhile
                     return self._same_request(row["job_id"], row["request_sha256"], digest)
-        self.events.append(
-            run_id,
-            "scheduled",
-            source="api",
-            details={"model_id": model_id, "reason": reason, "trigger": trigger},
-        )
         if pending:
             self.submitter.enqueue(run_id)
+        else:
+            self.events.append(run_id, "scheduled", source="api", details=scheduled)
         return run_id
 
     @staticmethod

@@ -13,7 +13,7 @@ import json
 import sqlalchemy as sa
 
 from verifily.audit import utc_now
-from verifily.job_events import JobEventStore
+from verifily.job_events import JobEventStore, events_table
 
 _metadata = sa.MetaData()
 submissions_table = sa.Table(
@@ -53,9 +53,13 @@ class SubmissionStore:
         payload: dict,
         idempotency_key: str | None = None,
         submitted: bool = False,
+        event: dict | None = None,
     ) -> dict:
         """Store a new submission and return it; if its idempotency key is taken, return the
-        submission that holds the key instead (the caller compares request hashes)."""
+        submission that holds the key instead (the caller compares request hashes).
+
+        `event` (status, source, details) is appended to the job's events in the same
+        transaction: one commit per accepted job, and no job without its first event."""
         now = utc_now()
         row = {
             "job_id": job_id,
@@ -70,6 +74,16 @@ class SubmissionStore:
         try:
             with self.engine.begin() as conn:
                 conn.execute(submissions_table.insert().values(**row))
+                if event is not None:
+                    conn.execute(
+                        events_table.insert().values(
+                            job_id=job_id,
+                            ts=now,
+                            status=event["status"],
+                            source=event["source"],
+                            details=json.dumps(event.get("details") or {}, sort_keys=True),
+                        )
+                    )
         except sa.exc.IntegrityError:
             prior = self.by_key(idempotency_key) if idempotency_key is not None else None
             if prior is None:
