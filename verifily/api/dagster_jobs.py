@@ -94,6 +94,17 @@ def request_hash(fields: dict) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
+def _fold(events: list[dict]) -> tuple[dict, dict]:
+    """(latest value of every reported detail, merged metrics) over a job's events."""
+    details: dict = {}
+    metrics: dict = {}
+    for ev in events:
+        d = ev["details"] or {}
+        metrics.update(d.get("metrics") or {})
+        details.update({k: v for k, v in d.items() if v is not None and k != "metrics"})
+    return details, metrics
+
+
 class JobService:
     """Every job operation the REST routes and GraphQL resolvers share."""
 
@@ -427,12 +438,7 @@ class JobService:
         status = STATUS_MAP.get(run.status, "RUNNING")
         mats = self._materializations(job_id)
         events = self.events.events(job_id)
-        details: dict = {}
-        metrics: dict = {}
-        for ev in events:
-            d = ev["details"] or {}
-            metrics.update(d.get("metrics") or {})
-            details.update({k: v for k, v in d.items() if v is not None and k != "metrics"})
+        details, metrics = _fold(events)
         ds = mats.get("dataset_artifact", {})
         counts = (
             {
@@ -471,17 +477,24 @@ class JobService:
         }
 
     def _pending_record(self, sub: dict) -> dict:
+        """The record of a job not on Dagster's queue yet: the request and worker reports."""
         st = self._not_submitted(sub)
         tags = sub["payload"].get("tags", {})
         events = self.events.events(sub["job_id"])
+        details, metrics = _fold(events)
+        err = st["error"] or details.get("error")
         return {
             "id": sub["job_id"],
             "modelId": sub["model_id"],
-            "reason": tags.get(REASON_TAG),
+            "reason": tags.get(REASON_TAG) or details.get("reason"),
             "status": st["status"],
             "trigger": tags.get(TRIGGER_TAG),
+            "k8sJobName": details.get("k8s_job_name"),
+            "k8sNamespace": details.get("k8s_namespace"),
+            "mlflowRunId": details.get("mlflow_run_id"),
+            "metrics": metrics or None,
             "scheduledAt": sub["created_at"],
-            "error": {"message": st["error"], "step": None} if st["error"] else None,
+            "error": {"message": str(err), "step": None} if err else None,
             "events": [{k: ev[k] for k in ("ts", "status", "source", "details")} for ev in events],
         }
 

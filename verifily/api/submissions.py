@@ -43,6 +43,13 @@ class SubmissionStore:
     def __init__(self, url: str | None = None):
         self.engine = JobEventStore(url).engine
         _metadata.create_all(self.engine)
+        if self.engine.dialect.name == "sqlite":
+            # Request threads insert while the submitter and the run-status sensors write:
+            # in SQLite's default rollback journal each writer blocks readers and waits out
+            # the others in sleeps of up to 100 ms. WAL lets readers run during a write and
+            # commits without syncing a journal; it is a property of the file, set once.
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
 
     def add(
         self,
