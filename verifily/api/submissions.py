@@ -9,6 +9,7 @@ never lost. The table lives in the job event store's database.
 from __future__ import annotations
 
 import json
+import threading
 
 import sqlalchemy as sa
 
@@ -40,8 +41,15 @@ def _row(r) -> dict:
 class SubmissionStore:
     """Submissions keyed by job id (the Dagster run id they will have)."""
 
+    _write_locks: dict[str, threading.Lock] = {}
+
     def __init__(self, url: str | None = None):
-        self.engine = JobEventStore(url).engine
+        events = JobEventStore(url)
+        self.engine = events.engine
+        # SQLite takes one writer at a time and makes the others poll for the lock with sleeps
+        # of up to 100 ms; dozens of request threads polling at once gave some submissions a
+        # second of waiting. Writers of this process queue on a lock instead.
+        self._write_lock = self._write_locks.setdefault(events.url, threading.Lock())
         _metadata.create_all(self.engine)
         if self.engine.dialect.name == "sqlite":
             # Request threads insert while the submitter and the run-status sensors write:
@@ -79,7 +87,7 @@ class SubmissionStore:
             "error": None,
         }
         try:
-            with self.engine.begin() as conn:
+            with self._write_lock, self.engine.begin() as conn:
                 conn.execute(submissions_table.insert().values(**row))
                 if event is not None:
                     conn.execute(
@@ -123,7 +131,7 @@ class SubmissionStore:
             return [_row(r) for r in conn.execute(q)]
 
     def _set(self, job_id: str, **values) -> None:
-        with self.engine.begin() as conn:
+        with self._write_lock, self.engine.begin() as conn:
             conn.execute(
                 submissions_table.update()
                 .where(submissions_table.c.job_id == job_id)
