@@ -32,6 +32,7 @@ def create_app(
     app.state.settings = settings
     app.state.instance = instance
     app.state.jobs = JobService(instance, settings)
+    app.state.jobs.start()
 
     @app.exception_handler(VerifilyError)
     async def verifily_error(request: Request, exc: VerifilyError) -> JSONResponse:

@@ -1,9 +1,10 @@
 """Retrain jobs as Dagster runs: sync in-process runs, queued submissions, status and results.
 
-A job id is a Dagster run id. Queued jobs are submitted through the Dagster webserver's
-GraphQL (DagsterGraphQLClient, the public submission API), so they enter the instance's run
-queue and the daemon launches them under its concurrency limits; the API holds no state of
-its own beyond the job event store.
+A job id is a Dagster run id. A queued job is stored (verifily.api.submissions) under the run id
+it will have, answered at once, and put on the instance's run queue by a background thread
+(verifily.api.run_submitter); the daemon launches it under its concurrency limits. Only the very
+first submission on an instance goes through the Dagster webserver's GraphQL, to learn the code
+location's origin. The API holds no state beyond the submission and job event tables.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import dagster as dg
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
 from verifily import retrain as core
+from verifily.api.run_submitter import RunOrigins, RunSubmitter
 from verifily.api.settings import ApiSettings
+from verifily.api.submissions import SubmissionStore
 from verifily.errors import InputError, VerifilyError
 from verifily.job_events import STATUSES, JobEventStore
 
@@ -30,8 +33,10 @@ IDEMPOTENCY_TAG = "verifily/idempotency_key"
 REQUEST_HASH_TAG = "verifily/request_sha256"
 SUBMISSION_TAG = "verifily/submission_id"
 # The webserver plans each submission through its code server; more parallel submissions only
-# queue up there and time out, so the API queues them itself.
+# queue up there and time out, so the API queues them itself (bootstrap submissions only).
 SUBMIT_CONCURRENCY = 4
+# Dagster status shown for a job the API accepted but has not yet put on Dagster's queue.
+NOT_SUBMITTED = "NOT_SUBMITTED"
 REASON_TAG = "verifily/reason"
 TRIGGER_TAG = "verifily/trigger"
 _RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -89,6 +94,17 @@ def request_hash(fields: dict) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
+def _fold(events: list[dict]) -> tuple[dict, dict]:
+    """(latest value of every reported detail, merged metrics) over a job's events."""
+    details: dict = {}
+    metrics: dict = {}
+    for ev in events:
+        d = ev["details"] or {}
+        metrics.update(d.get("metrics") or {})
+        details.update({k: v for k, v in d.items() if v is not None and k != "metrics"})
+    return details, metrics
+
+
 class JobService:
     """Every job operation the REST routes and GraphQL resolvers share."""
 
@@ -100,6 +116,18 @@ class JobService:
         # Striped locks: retries with one key serialize, memory stays bounded however many keys.
         self._key_locks = [threading.Lock() for _ in range(64)]
         self._submit_slots = threading.BoundedSemaphore(SUBMIT_CONCURRENCY)
+        self._bootstrap_lock = threading.Lock()
+        # Runs the API creates itself are only enqueued, and the daemon launches them; an
+        # instance without a run queue launches at submission, which needs the webserver's
+        # workspace, so there every job goes through the webserver.
+        self._queued = isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
+        self.submissions = SubmissionStore(settings.jobs_db_url)
+        self.origins = RunOrigins(instance, settings.dagster_location)
+        self.submitter = RunSubmitter(instance, self.submissions, self.events, self.origins)
+
+    def start(self) -> None:
+        """Start putting accepted jobs on Dagster's queue, those of earlier processes first."""
+        self.submitter.start()
 
     # -- running -----------------------------------------------------------------------------
 
@@ -129,9 +157,12 @@ class JobService:
             ),
             limit=1,
         )
-        if busy:
+        busy_id = busy[0].dagster_run.run_id if busy else None
+        if busy_id is None and (pending := self.submissions.pending(model_id)):
+            busy_id = pending[0]["job_id"]
+        if busy_id:
             raise JobNotDone(
-                f"model {model_id!r} has a retrain in progress (job {busy[0].dagster_run.run_id}); "
+                f"model {model_id!r} has a retrain in progress (job {busy_id}); "
                 "wait for it or queue this one with POST /v1/jobs/retrain"
             )
 
@@ -158,8 +189,10 @@ class JobService:
     def submit(
         self, fields: dict, *, reason: str | None, trigger: str, idempotency_key: str | None
     ) -> str:
-        """Queue a retrain run and return its id; a repeated Idempotency-Key returns the first."""
-        from verifily_assets.partitions import ensure_model_partition
+        """Accept a retrain for Dagster's run queue and return its job (run) id at once; a
+        repeated Idempotency-Key returns the first job."""
+        from verifily_assets.definitions import defs
+        from verifily_assets.runner import run_config_for
 
         model_id = fields.get("project_id") or "default"
         digest = request_hash({**fields, "reason": reason})
@@ -178,26 +211,96 @@ class JobService:
             lock = self._key_lock(idempotency_key)
         else:
             lock = threading.Lock()
+        scheduled = {"model_id": model_id, "reason": reason, "trigger": trigger}
+        run_config = run_config_for(fields)
+        # Refused now, not after the 202: the background submission must not meet bad config.
+        try:
+            dg.validate_run_config(defs.resolve_job_def(JOB_NAME), run_config)
+        except dg.DagsterInvalidConfigError as e:
+            raise InputError(f"invalid retrain request: {e}") from None
         with lock:
             if idempotency_key is not None:
-                prior = self.instance.get_run_records(
-                    dg.RunsFilter(tags={IDEMPOTENCY_TAG: idempotency_key}), limit=1
+                prior = self._prior_job(idempotency_key, digest)
+                if prior is not None:
+                    return prior
+            run_id = None
+            if not self._queued or (self.origins.cached() is None and self.origins.get() is None):
+                run_id = self._bootstrap(fields, tags, model_id, digest, idempotency_key)
+            pending = run_id is None
+            if pending:
+                run_id = str(uuid.uuid4())
+                row = self.submissions.add(
+                    run_id,
+                    model_id=model_id,
+                    request_sha256=digest,
+                    payload={"run_config": run_config, "tags": tags},
+                    idempotency_key=idempotency_key,
+                    event={"status": "scheduled", "source": "api", "details": scheduled},
                 )
-                if prior:
-                    run = prior[0].dagster_run
-                    if run.tags.get(REQUEST_HASH_TAG) != digest:
-                        raise IdempotencyConflict(
-                            f"Idempotency-Key {idempotency_key!r} was used for a different "
-                            f"request (job {run.run_id})"
-                        )
-                    return run.run_id
-            ensure_model_partition(self.instance, model_id)
-            run_id = self._submit_once(fields, {**tags, SUBMISSION_TAG: str(uuid.uuid4())})
-        self.events.append(
+                if row["job_id"] != run_id:  # another API process took the key meanwhile
+                    return self._same_request(row["job_id"], row["request_sha256"], digest)
+        if pending:
+            self.submitter.enqueue(run_id)
+        else:
+            self.events.append(run_id, "scheduled", source="api", details=scheduled)
+        return run_id
+
+    @staticmethod
+    def _same_request(job_id: str, prior_digest: str | None, digest: str) -> str:
+        if prior_digest != digest:
+            raise IdempotencyConflict(
+                f"this Idempotency-Key was used for a different request (job {job_id})"
+            )
+        return job_id
+
+    def _prior_job(self, idempotency_key: str, digest: str) -> str | None:
+        """The job an earlier submission with this key created, if any."""
+        row = self.submissions.by_key(idempotency_key)
+        if row is not None:
+            return self._same_request(row["job_id"], row["request_sha256"], digest)
+        prior = self.instance.get_run_records(
+            dg.RunsFilter(tags={IDEMPOTENCY_TAG: idempotency_key}), limit=1
+        )
+        if prior:
+            run = prior[0].dagster_run
+            return self._same_request(run.run_id, run.tags.get(REQUEST_HASH_TAG), digest)
+        return None
+
+    def _bootstrap(
+        self,
+        fields: dict,
+        tags: dict,
+        model_id: str,
+        digest: str,
+        idempotency_key: str | None,
+    ) -> str | None:
+        """A job submitted through the webserver: the instance's first queued job, whose run
+        gets the code location's origin for later jobs to borrow (see run_submitter), or every
+        job on an instance without a run queue. None if another request's bootstrap provided
+        the origin meanwhile."""
+        if not self._queued:
+            return self._via_webserver(fields, tags, model_id, digest, idempotency_key)
+        with self._bootstrap_lock:
+            if self.origins.get(refresh=True) is not None:
+                return None
+            run_id = self._via_webserver(fields, tags, model_id, digest, idempotency_key)
+            self.origins.get(refresh=True)
+        return run_id
+
+    def _via_webserver(
+        self, fields: dict, tags: dict, model_id: str, digest: str, idempotency_key: str | None
+    ) -> str:
+        from verifily_assets.partitions import ensure_model_partition
+
+        ensure_model_partition(self.instance, model_id)
+        run_id = self._submit_once(fields, {**tags, SUBMISSION_TAG: str(uuid.uuid4())})
+        self.submissions.add(
             run_id,
-            "scheduled",
-            source="api",
-            details={"model_id": model_id, "reason": reason, "trigger": trigger},
+            model_id=model_id,
+            request_sha256=digest,
+            payload={"via_webserver": True},
+            idempotency_key=idempotency_key,
+            submitted=True,
         )
         return run_id
 
@@ -236,13 +339,33 @@ class JobService:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _record(self, job_id: str) -> dg.RunRecord:
+    def _record(self, job_id: str) -> dg.RunRecord | dict:
+        """The job's Dagster run record, or its stored submission while Dagster has no run."""
         if not _RUN_ID.match(job_id or ""):
             raise JobNotFound(f"no job {job_id!r}")
         rec = self.instance.get_run_record_by_id(job_id)
+        if rec is None:
+            sub = self.submissions.get(job_id)
+            if sub is not None and not sub["submitted_at"]:
+                return sub
+            # Submitted in the meantime: the run exists now.
+            rec = self.instance.get_run_record_by_id(job_id) if sub is not None else None
         if rec is None or rec.dagster_run.job_name != JOB_NAME:
             raise JobNotFound(f"no job {job_id!r}")
         return rec
+
+    @staticmethod
+    def _not_submitted(sub: dict) -> dict:
+        """Status fields of an accepted job that is not on Dagster's queue yet (or never will
+        be: the submission failed)."""
+        failed = sub["error"] is not None
+        return {
+            "status": "FAILED" if failed else "QUEUED",
+            "dagster_status": NOT_SUBMITTED,
+            "model_id": sub["model_id"],
+            "created_at": sub["created_at"],
+            "error": f"not submitted to Dagster: {sub['error']}" if failed else None,
+        }
 
     def _materializations(self, job_id: str) -> dict[str, dict]:
         """Asset key -> metadata values of what the run materialized."""
@@ -273,6 +396,10 @@ class JobService:
 
     def status(self, job_id: str) -> dict:
         rec = self._record(job_id)
+        if isinstance(rec, dict):
+            return {"job_id": job_id, "started_at": None, "completed_at": None} | (
+                self._not_submitted(rec)
+            )
         run = rec.dagster_run
         status = STATUS_MAP.get(run.status, "RUNNING")
         err = self._error(job_id) if status == "FAILED" else None
@@ -303,18 +430,15 @@ class JobService:
         """The IntelGraph job record: the Dagster run, its materializations and its events."""
         return self._build_record(self._record(job_id))
 
-    def _build_record(self, rec: dg.RunRecord) -> dict:
+    def _build_record(self, rec: dg.RunRecord | dict) -> dict:
+        if isinstance(rec, dict):
+            return self._pending_record(rec)
         run = rec.dagster_run
         job_id = run.run_id
         status = STATUS_MAP.get(run.status, "RUNNING")
         mats = self._materializations(job_id)
         events = self.events.events(job_id)
-        details: dict = {}
-        metrics: dict = {}
-        for ev in events:
-            d = ev["details"] or {}
-            metrics.update(d.get("metrics") or {})
-            details.update({k: v for k, v in d.items() if v is not None and k != "metrics"})
+        details, metrics = _fold(events)
         ds = mats.get("dataset_artifact", {})
         counts = (
             {
@@ -349,6 +473,28 @@ class JobService:
             "completedAt": _iso(rec.end_time),
             "error": err,
             "runDir": mats.get("decision", {}).get("run_dir"),
+            "events": [{k: ev[k] for k in ("ts", "status", "source", "details")} for ev in events],
+        }
+
+    def _pending_record(self, sub: dict) -> dict:
+        """The record of a job not on Dagster's queue yet: the request and worker reports."""
+        st = self._not_submitted(sub)
+        tags = sub["payload"].get("tags", {})
+        events = self.events.events(sub["job_id"])
+        details, metrics = _fold(events)
+        err = st["error"] or details.get("error")
+        return {
+            "id": sub["job_id"],
+            "modelId": sub["model_id"],
+            "reason": tags.get(REASON_TAG) or details.get("reason"),
+            "status": st["status"],
+            "trigger": tags.get(TRIGGER_TAG),
+            "k8sJobName": details.get("k8s_job_name"),
+            "k8sNamespace": details.get("k8s_namespace"),
+            "mlflowRunId": details.get("mlflow_run_id"),
+            "metrics": metrics or None,
+            "scheduledAt": sub["created_at"],
+            "error": {"message": str(err), "step": None} if err else None,
             "events": [{k: ev[k] for k in ("ts", "status", "source", "details")} for ev in events],
         }
 

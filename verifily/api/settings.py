@@ -27,7 +27,8 @@ class ApiSettings:
     @classmethod
     def from_env(cls, env: dict | None = None) -> ApiSettings:
         """VERIFILY_DATA_ROOTS (default: the working directory), VERIFILY_API_KEY,
-        VERIFILY_DAGSTER_URL (webserver for queued jobs), VERIFILY_DAGSTER_LOCATION,
+        VERIFILY_DAGSTER_URL (webserver: the first queued job, or every one on an instance
+        without a run queue), VERIFILY_DAGSTER_LOCATION (code location of queued runs),
         VERIFILY_MAX_BODY_BYTES, VERIFILY_OUTPUT_ROOT, VERIFILY_MODELS_FILE."""
         env = os.environ if env is None else env
         roots = parse_roots(env.get("VERIFILY_DATA_ROOTS"))
