@@ -101,6 +101,25 @@ def test_async_submit_poll_and_result_equal_run_dir_files(stack):
     assert rec["scheduledAt"] <= rec["startedAt"] <= rec["completedAt"]
 
 
+def test_origins_are_borrowed_only_from_runs_of_the_current_image(stack):
+    """After a redeploy, an older run's origin would start the old image: never borrow it."""
+    import dagster as dg
+
+    from verifily.api.run_submitter import RunOrigins
+
+    # Its own model: another test compares decisions against the default model's champion.
+    body = {"dataset_dir": "iris", "seed": 5, "project_id": "origins-model"}
+    job = requests.post(f"{stack.api_url}/v1/jobs/retrain", json=body, timeout=60).json()
+    assert wait_done(stack.api_url, job["job_id"])["status"] == "SUCCEEDED"
+    with dg.DagsterInstance.from_config(str(stack.home)) as instance:
+        here = RunOrigins(instance, None, image="")  # not on an image: any Dagster-made run
+        found = here.get()
+        assert found is not None, "the webserver-made run's origin should be borrowable"
+        image = found[1].repository_origin.container_image
+        assert RunOrigins(instance, None, image=image or "").get() is not None
+        assert RunOrigins(instance, None, image="registry/verifily:next").get() is None
+
+
 def yaml_seed(run_dir: Path) -> int:
     import yaml
 
