@@ -55,7 +55,8 @@ class SubmissionStore:
             # Request threads insert while the submitter and the run-status sensors write:
             # in SQLite's default rollback journal each writer blocks readers and waits out
             # the others in sleeps of up to 100 ms. WAL lets readers run during a write and
-            # commits without syncing a journal; it is a property of the file, set once.
+            # syncs once per commit (the WAL) instead of journal and database; it is a property
+            # of the file, set once.
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
 
