@@ -112,11 +112,11 @@ def test_origins_are_borrowed_only_from_runs_of_the_current_image(stack):
     job = requests.post(f"{stack.api_url}/v1/jobs/retrain", json=body, timeout=60).json()
     assert wait_done(stack.api_url, job["job_id"])["status"] == "SUCCEEDED"
     with dg.DagsterInstance.from_config(str(stack.home)) as instance:
-        here = RunOrigins(instance, None, image="")  # not on an image: any Dagster-made run
+        here = RunOrigins(instance, None, image=None)  # not on an image: any Dagster-made run
         found = here.get()
         assert found is not None, "the webserver-made run's origin should be borrowable"
         image = found[1].repository_origin.container_image
-        assert RunOrigins(instance, None, image=image or "").get() is not None
+        assert RunOrigins(instance, None, image=image).get() is not None
         assert RunOrigins(instance, None, image="registry/verifily:next").get() is None
 
 

@@ -94,6 +94,11 @@ def request_hash(fields: dict) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
+def _event_list(events: list[dict]) -> list[dict]:
+    """A job's events as its record shows them."""
+    return [{k: ev[k] for k in ("ts", "status", "source", "details")} for ev in events]
+
+
 def _fold(events: list[dict]) -> tuple[dict, dict]:
     """(latest value of every reported detail, merged metrics) over a job's events."""
     details: dict = {}
@@ -122,7 +127,7 @@ class JobService:
         # workspace, so there every job goes through the webserver.
         self._queued = isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
         self.submissions = SubmissionStore(settings.jobs_db_url)
-        self.origins = RunOrigins(instance, settings.dagster_location)
+        self.origins = RunOrigins(instance, settings.dagster_location, settings.code_image)
         self.submitter = RunSubmitter(instance, self.submissions, self.events, self.origins)
 
     def start(self) -> None:
@@ -473,7 +478,7 @@ class JobService:
             "completedAt": _iso(rec.end_time),
             "error": err,
             "runDir": mats.get("decision", {}).get("run_dir"),
-            "events": [{k: ev[k] for k in ("ts", "status", "source", "details")} for ev in events],
+            "events": _event_list(events),
         }
 
     def _pending_record(self, sub: dict) -> dict:
@@ -495,7 +500,7 @@ class JobService:
             "metrics": metrics or None,
             "scheduledAt": sub["created_at"],
             "error": {"message": str(err), "step": None} if err else None,
-            "events": [{k: ev[k] for k in ("ts", "status", "source", "details")} for ev in events],
+            "events": _event_list(events),
         }
 
     def list_records(

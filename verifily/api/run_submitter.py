@@ -13,15 +13,14 @@ for these, so they are taken from the newest run that Dagster itself created for
 location (the UI, a sensor, or a GraphQL submission); when the instance has none yet, the API
 makes that first submission through the webserver's GraphQL. On Kubernetes the origin names
 the image the run worker starts from, so after a redeploy an older run's origin would start the
-old code: when the current image is known (VERIFILY_CODE_IMAGE, else the DAGSTER_CURRENT_IMAGE
-the Dagster chart sets), only origins naming it are borrowed, and until Dagster has created a
-run with the new image, submissions go through the webserver (which always uses the live one).
+old code: when the current image is known (ApiSettings.code_image), only origins naming it
+are borrowed, and until Dagster has created a run with the new image, submissions go through
+the webserver (which always uses the live one).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -38,12 +37,6 @@ JOB_NAME = "retrain_job"
 # the origin always comes from a run Dagster created, and follows code location redeploys.
 QUEUED_BY_TAG = "verifily/queued_by"
 ORIGIN_REFRESH_SECONDS = 60.0
-IMAGE_ENV = "VERIFILY_CODE_IMAGE"
-
-
-def current_image() -> str | None:
-    """The code location's image as this process knows it (None: not on an image)."""
-    return os.environ.get(IMAGE_ENV) or os.environ.get("DAGSTER_CURRENT_IMAGE") or None
 
 
 _RETRY_DELAYS = (0.5, 2.0, 5.0)
@@ -57,8 +50,7 @@ class RunOrigins:
     ):
         self.instance = instance
         self.location = location
-        # "" means: not on an image, borrow from any run (None: read it from the environment).
-        self.image = image if image is not None else current_image()
+        self.image = image  # None: not on an image, borrow from any run of the location
         self._value = None
         self._read_at = 0.0
         self._lock = threading.Lock()
