@@ -157,10 +157,11 @@ class SqlFeed:
         t = self.table
         where = self._between(start, end)
         with engine_for(self.url).connect() as conn:
-            first, last = conn.execute(
-                sa.select(sa.func.min(t.c.ingested_at), sa.func.max(t.c.ingested_at)).where(where)
+            first, last, present = conn.execute(
+                sa.select(
+                    sa.func.min(t.c.ingested_at), sa.func.max(t.c.ingested_at), sa.func.count()
+                ).where(where)
             ).one()
-            present = conn.execute(sa.select(sa.func.count()).select_from(t).where(where)).scalar()
             jobs = [
                 r[0]
                 for r in conn.execute(
