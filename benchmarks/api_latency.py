@@ -30,8 +30,9 @@ sys.path.insert(0, str(REPO / "tests" / "e2e"))
 from api_servers import make_stack  # noqa: E402
 from dagster_graphql import DagsterGraphQLClient  # noqa: E402
 
-from verifily.api.submissions import SubmissionStore  # noqa: E402
-from verifily_assets.runner import run_config_for  # noqa: E402
+from verifily.jobstore.submissions import SubmissionStore  # noqa: E402
+from verifily.tags import TRIGGER_API  # noqa: E402
+from verifily_assets.launch import queued_run  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:
@@ -76,14 +77,14 @@ def main() -> None:
         host, port = stack.dagster_url.rsplit(":", 1)
 
         def dagster_submit(i: int) -> None:
+            fields = {"dataset_dir": ds, "project_id": f"bench-{i % 8}", "seed": i}
+            run = queued_run(fields, trigger=TRIGGER_API, tags={})
             DagsterGraphQLClient("127.0.0.1", port_number=int(port)).submit_job_execution(
                 "retrain_job",
                 repository_location_name="verifily_assets.definitions",
                 repository_name="__repository__",
-                run_config=run_config_for(
-                    {"dataset_dir": ds, "project_id": f"bench-{i % 8}", "seed": i}
-                ),
-                tags={"dagster/partition": f"bench-{i % 8}"},
+                run_config=run["run_config"],
+                tags=run["tags"],
             )
 
         store = SubmissionStore(f"sqlite:///{stack.home / 'verifily_jobs.db'}")

@@ -23,12 +23,12 @@ import sys
 import time
 from pathlib import Path
 
-from verifily.artifact import write_artifact
-from verifily.contamination import ContaminationParams, eval_file_records, find_contamination
-from verifily.contamination_index import EvalIndex
-from verifily.contamination_scan import TrainMatcher, scan_training
-from verifily.contamination_text import field_text, normalise
-from verifily.records import effective_split
+from verifily.contamination.index import EvalIndex
+from verifily.contamination.report import ContaminationParams, eval_file_records, find_contamination
+from verifily.contamination.scan import TrainMatcher, scan_training
+from verifily.contamination.text import field_text, normalise
+from verifily.dataset.artifact import write_artifact
+from verifily.dataset.schema import effective_split
 
 
 def vocabulary(size: int = 30000) -> list[str]:

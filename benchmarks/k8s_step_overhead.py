@@ -1,5 +1,5 @@
 """Per-step overhead of running the retrain job's steps as Kubernetes Jobs, measured through
-the loopback stand-in (tests/e2e/fake_k8s), against the same job executed in-process on the
+the loopback stand-in (tests/support/fake_k8s), against the same job executed in-process on the
 same machine in the same run (the reference).
 
 What it can measure: process start of a step worker (`dagster api execute_step`: interpreter,
@@ -21,8 +21,8 @@ sys.path.insert(0, str(REPO))
 
 import dagster as dg  # noqa: E402
 
-from tests.e2e.fake_k8s.harness import Standin  # noqa: E402
-from verifily_assets.runner import run_retrain  # noqa: E402
+from tests.support.fake_k8s.harness import Standin  # noqa: E402
+from verifily_assets.launch import run_retrain  # noqa: E402
 
 IRIS = REPO / "examples" / "iris" / "artifact"
 

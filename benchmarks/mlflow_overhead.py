@@ -97,7 +97,7 @@ def main() -> None:
 
     import dagster as dg
 
-    from verifily_assets.runner import run_retrain
+    from verifily_assets.launch import run_retrain
 
     spent = [0.0]
     time_tracking_calls(spent)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from verifily_assets.model_partitions import model_partitions_sensor
+from sensors.model_partitions import model_partitions_sensor
 from verifily_assets.partitions import MODEL_PARTITIONS
 
 

@@ -19,9 +19,10 @@ import dagster as dg
 
 from resources.feeds import JsonlFeedFetcher
 from sensors.record_count import build_record_count_sensor, dump_cursor, feed_key
-from tests.feedutil import append_jsonl, records
+from tests.support.feeds import append_jsonl, records
+from verifily.config.models import load_models_config
 from verifily.feeds.jsonl import JsonlFeed
-from verifily.models_config import load_models_config
+from verifily_assets.definitions import RETRAIN_TARGET
 
 LINE = b'{"id":"h%d","input":"historic question","output":"historic answer"}\n'
 
@@ -47,10 +48,10 @@ class Ticker:
         )
         cfg = load_models_config(cfg_path)
         self.feed, self.instance, self.n = feed, instance, 0
-        self.sensor = build_record_count_sensor(cfg.models[0], cfg)
+        self.sensor = build_record_count_sensor(cfg.models[0], cfg, RETRAIN_TARGET)
         self.resources = {feed_key("bench"): JsonlFeedFetcher(path=str(feed))}
         # Start where a long-running sensor would be: after every historic record.
-        self.cursor = dump_cursor(JsonlFeed(feed).start_position("end"), 0)
+        self.cursor = dump_cursor(JsonlFeed(feed).start_position("end"), 0, None)
         self.times: list[float] = []
         self.count_times: list[float] = []
 

@@ -39,7 +39,7 @@ def timed(cmd: list[str], env: dict) -> float:
 def floor_script(tmp: str) -> str:
     dataset = REPO / "examples" / "iris" / "artifact"
     return (
-        "import dagster as dg; from verifily_assets.runner import run_retrain; "
+        "import dagster as dg; from verifily_assets.launch import run_retrain; "
         f"run_retrain({{'dataset_dir': {str(dataset)!r}, 'output_dir': {tmp + '/floor'!r}}}, "
         "instance=dg.DagsterInstance.ephemeral())"
     )

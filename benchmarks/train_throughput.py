@@ -19,9 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from verifily import retrain as core
-from verifily.artifact import iter_records, verify_artifact, write_artifact
-from verifily.request import RetrainRequest
+from verifily.dataset.artifact import iter_records, write_artifact
+from verifily.dataset.verify import verify_artifact
+from verifily.retrain import steps
+from verifily.retrain.request import RetrainRequest
 from verifily.training.features import Featurizer
 
 CLASSES = ("sports", "finance", "science", "travel")
@@ -84,9 +85,9 @@ def main() -> None:
             mode="real",
             seed=args.seed,
         )
-        state = core.start(req, verify_artifact(work / "artifact", integrity_only=True))
+        state = steps.start(req, verify_artifact(work / "artifact", integrity_only=True))
         t = time.perf_counter()
-        state = core.train(state, progress)
+        state = steps.train(state, progress)
         train_s = time.perf_counter() - t
         rss_train = rss_mib()
         marks = dict((m.split(" ")[0], ts) for ts, m in stamps)
@@ -96,7 +97,7 @@ def main() -> None:
         stamps.clear()
 
         t = time.perf_counter()
-        state = core.evaluate(state, progress)
+        state = steps.evaluate(state, progress)
         eval_s = time.perf_counter() - t
         rss_eval = rss_mib()
         score_s = time.perf_counter() - next(ts for ts, m in stamps if m.startswith("scored"))
@@ -110,7 +111,7 @@ def main() -> None:
         Featurizer(ngram_range=(1, 1)).fit_transform(inputs)
         feat_s = time.perf_counter() - t
         del inputs
-        core.abandon(state)
+        steps.abandon(state)
 
         train_rps, eval_rps = n_train / train_s, n_eval / eval_s
         print(f"reference: read+parse {read} records in {read_s:.1f}s = {read_rps:,.0f} rec/s")

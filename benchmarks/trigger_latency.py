@@ -27,8 +27,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from tests.e2e.daemon import Daemon, runs_with, sensor_ticks, wait_for, write_instance
-from tests.feedutil import append_jsonl, records
+from tests.support.daemon import Daemon, runs_with, sensor_ticks, wait_for, write_instance
+from tests.support.feeds import append_jsonl, records
 
 ANCHOR_SECONDS = 17.0
 TARGET_SECONDS = 5.0

@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from verifily.artifact import dataset_hash_of, verify_artifact
+from verifily.dataset.artifact import dataset_hash_of
+from verifily.dataset.verify import verify_artifact
 from verifily.hashing import sha256_file
 
 

@@ -5,10 +5,10 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from verifily.config.models import FeedSpec
 from verifily.feeds import DEFAULT_GAP_TIMEOUT_SECONDS, Pending
 from verifily.feeds.jsonl import JsonlFeed
 from verifily.feeds.sql import DEFAULT_TABLE, SqlFeed
-from verifily.models_config import FeedSpec
 
 
 class FeedDataFetcher(dg.ConfigurableResource, ABC):
@@ -70,5 +70,5 @@ def feed_resource(spec: FeedSpec) -> FeedDataFetcher:
     """The resource for a models-config feed; a SQL URL from an env var stays a secret."""
     if spec.kind == "jsonl":
         return JsonlFeedFetcher(path=spec.path or "")
-    url = dg.EnvVar(spec.url_env) if spec.url_env else spec.url
+    url = dg.EnvVar(spec.url_env) if spec.url_env else spec.url or ""
     return SqlFeedFetcher(url=url, table=spec.table, gap_timeout_seconds=spec.gap_timeout_seconds)

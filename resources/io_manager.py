@@ -1,11 +1,11 @@
 """Step outputs stored per run, so concurrent retrains of one model never read each other's."""
 
-import os
 import pickle
 from pathlib import Path
 
 import dagster as dg
 
+from verifily.config.locations import dagster_home
 from verifily.fsutil import write_bytes_durable
 
 LATEST = "latest.pkl"
@@ -55,5 +55,5 @@ class RunScopedIOManager(dg.ConfigurableIOManagerFactory):
         elif context.instance is not None:
             base = context.instance.storage_directory()
         else:
-            base = os.path.join(os.environ.get("DAGSTER_HOME", ".verifily/dagster"), "storage")
+            base = str(dagster_home() / "storage")
         return _RunScopedPickles(Path(base))

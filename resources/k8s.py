@@ -10,6 +10,21 @@ import dagster as dg
 from pydantic import Field
 
 from verifily.errors import InputError
+from verifily.feeds.window import DataWindow, compact_time
+from verifily.tags import (
+    ENV_DAGSTER_RUN_ID,
+    ENV_DATA_WINDOW,
+    ENV_MLFLOW_RUN_ID,
+    ENV_MODEL_ID,
+    LABEL_DATA_WINDOW,
+    LABEL_MLFLOW_RUN_ID,
+    LABEL_MODEL_ID,
+    LABEL_PART_OF,
+    LABEL_WINDOW_END,
+    LABEL_WINDOW_START,
+    OP_HEAVY,
+    RUN_SCOPED_ENV,
+)
 
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 SHARED_VOLUME = "verifily-shared"
@@ -21,7 +36,6 @@ STEP_JOB_TTL_SECONDS = 3600
 # RETRAINING_ENV_SECRETS instead.
 FORWARDED_PREFIXES = ("VERIFILY_", "RETRAINING_")
 FORWARDED_NAMES = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME")
-RUN_SCOPED_ENV = ("VERIFILY_MODEL_ID", "VERIFILY_MLFLOW_RUN_ID", "VERIFILY_DATA_WINDOW")
 _LABEL_BAD = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -109,17 +123,17 @@ class K8sStepSettings(dg.ConfigurableResource):
         self,
         model_id: str = "",
         mlflow_run_id: str = "",
-        data_window: str = "",
+        window: DataWindow | None = None,
         env: Mapping[str, str] | None = None,
     ) -> dict:
         """The k8s_job_executor config for one run: image, namespace, volume, labels, limits."""
         env = os.environ if env is None else env
-        run_labels = {
-            "verifily/model-id": model_id,
-            "verifily/mlflow-run-id": mlflow_run_id,
-            "verifily/data-window": data_window,
-        }
-        labels = {"app.kubernetes.io/part-of": "verifily"}
+        run_labels = {LABEL_MODEL_ID: model_id, LABEL_MLFLOW_RUN_ID: mlflow_run_id}
+        if window is not None:
+            run_labels[LABEL_DATA_WINDOW] = f"{window.first}-{window.last}"
+            run_labels[LABEL_WINDOW_START] = compact_time(window.start or "")
+            run_labels[LABEL_WINDOW_END] = compact_time(window.end or "")
+        labels = {LABEL_PART_OF: "verifily"}
         labels.update({k: label_value(v) for k, v in run_labels.items() if label_value(v)})
         forwarded = [
             f"{k}={env[k]}"
@@ -129,9 +143,9 @@ class K8sStepSettings(dg.ConfigurableResource):
         ]
         # Label values are truncated and sanitized; the env carries the exact values.
         run_env = [
-            "VERIFILY_MODEL_ID=" + model_id,
-            "VERIFILY_MLFLOW_RUN_ID=" + mlflow_run_id,
-            "VERIFILY_DATA_WINDOW=" + data_window,
+            f"{ENV_MODEL_ID}={model_id}",
+            f"{ENV_MLFLOW_RUN_ID}={mlflow_run_id}",
+            f"{ENV_DATA_WINDOW}={window.to_json() if window else ''}",
         ]
         config: dict = {
             "job_namespace": self.namespace,
@@ -168,7 +182,7 @@ class K8sStepSettings(dg.ConfigurableResource):
                     # to the step's environment too.
                     "env": [
                         {
-                            "name": "VERIFILY_DAGSTER_RUN_ID",
+                            "name": ENV_DAGSTER_RUN_ID,
                             "value_from": {
                                 "field_ref": {"field_path": "metadata.labels['dagster/run-id']"}
                             },
@@ -209,7 +223,7 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
 def heavy_step_tags(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict:
     """op_tags for a heavy step: its own requests/limits when it runs as a Kubernetes Job."""
     return {
-        "verifily/heavy": "true",
+        OP_HEAVY: "true",
         "dagster-k8s/config": {
             "container_config": {
                 "resources": {

@@ -3,26 +3,30 @@
 import dagster as dg
 from pydantic import Field
 
-from verifily.mlflow_settings import TrackingSettings, resolve_tracking_settings
+from verifily.tracking.store import TrackingSettings, resolve_tracking_settings
 
 
 class MLflowTracker(dg.ConfigurableResource):
     """Where each retrain's MLflow run and the model registry live (default: local SQLite)."""
 
     tracking_uri: str | None = Field(
-        None, description="MLflow tracking URI (default: MLFLOW_TRACKING_URI, config, SQLite)"
+        default=None,
+        description="MLflow tracking URI (default: MLFLOW_TRACKING_URI, config, SQLite)",
     )
     artifact_uri: str | None = Field(
-        None, description="Artifact location for new experiments (default: MLFLOW_ARTIFACT_URI)"
+        default=None,
+        description="Artifact location for new experiments (default: MLFLOW_ARTIFACT_URI)",
     )
     experiment_name: str | None = Field(
-        None, description="Experiment (default: config file, else intelgraph-retraining)"
+        default=None, description="Experiment (default: config file, else intelgraph-retraining)"
     )
     config_file: str | None = Field(
-        None, description="YAML config (default: VERIFILY_MLFLOW_CONFIG or config/mlflow_...)"
+        default=None,
+        description="YAML config (default: VERIFILY_MLFLOW_CONFIG or config/mlflow_...)",
     )
     enabled: bool | None = Field(
-        None, description="Track retrains at all (default: VERIFILY_MLFLOW_ENABLED, config, on)"
+        default=None,
+        description="Track retrains at all (default: VERIFILY_MLFLOW_ENABLED, config, on)",
     )
 
     def settings(self) -> TrackingSettings:

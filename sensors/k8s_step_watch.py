@@ -12,7 +12,7 @@ import dagster as dg
 import kubernetes
 
 from resources.k8s import K8sStepSettings
-from verifily.k8s_pods import PodVerdict, classify_pod, classify_podless_job
+from verifily.k8s.pods import PodVerdict, classify_pod, classify_podless_job
 
 LOG_TAIL_LINES = 30
 SEEN_KEEP = 2000

@@ -7,7 +7,8 @@ killed process, a failed blocking check, an input that would not load).
 import dagster as dg
 
 from resources.mlflow_tracker import MLflowTracker
-from verifily.mlflow_runs import RUN_TAG, fail_if_running
+from verifily.tags import MLFLOW_RUN_ID
+from verifily.tracking.runs import fail_if_running
 
 
 @dg.run_failure_sensor(
@@ -17,7 +18,7 @@ from verifily.mlflow_runs import RUN_TAG, fail_if_running
 )
 def mlflow_run_failures(context: dg.RunFailureSensorContext, mlflow: MLflowTracker) -> None:
     """Close the failed Dagster run's MLflow run as FAILED (no-op when it already ended)."""
-    run_id = context.dagster_run.tags.get(RUN_TAG)
+    run_id = context.dagster_run.tags.get(MLFLOW_RUN_ID)
     if not run_id:
         return
     message = context.failure_event.message or "the retrain run failed"

@@ -1,15 +1,22 @@
 """Monitor gates: retrain a project when its latest decision is SHIP and every gate passed."""
 
 import os
+from collections.abc import Mapping
 
 import dagster as dg
 
-from resources.settings import VerifilySettings
-from verifily.monitors_config import GATES, MonitorConfig, evaluate_monitor
-from verifily_assets.jobs import retrain_job
-from verifily_assets.partitions import MODEL_PARTITIONS
+from resources.deployment import VerifilySettings
+from sensors.target import RetrainTarget, add_model_partitions
+from verifily.config.monitors import GATES, MonitorConfig, evaluate_monitor
+from verifily.tags import (
+    MONITOR_ID,
+    RETRAIN_RUN_DIR,
+    RETRAIN_SUBMITTED,
+    SOURCE_RUN_ID,
+    TRIGGER,
+    TRIGGER_MONITOR,
+)
 
-TRIGGER = "monitor"
 DECISION = dg.AssetKey("decision")
 GATE_ASSETS = {"contamination_gate": "contamination_report", "run_contract": "decision"}
 
@@ -22,19 +29,21 @@ def gate_results(instance: dg.DagsterInstance, run_id: str) -> dict[str, bool | 
     """
     found: dict[str, bool | None] = {name: None for name in GATES}
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        if entry.dagster_event is None:
+            continue
         ev = entry.dagster_event.asset_check_evaluation_data
         if GATE_ASSETS.get(ev.check_name) == ev.asset_key.to_user_string():
             found[ev.check_name] = bool(ev.passed) and found[ev.check_name] is not False
     return found
 
 
-def _text(metadata: dict, key: str) -> str | None:
+def _text(metadata: Mapping[str, object], key: str) -> str | None:
     v = metadata.get(key)
     return None if v is None else str(getattr(v, "value", v))
 
 
 def build_monitor_sensor(
-    mon: MonitorConfig, interval: int, autostart: bool = False
+    mon: MonitorConfig, target: RetrainTarget, interval: int, autostart: bool = False
 ) -> dg.SensorDefinition:
     """One sensor per monitor; it acts at most once per decision materialization.
 
@@ -44,7 +53,7 @@ def build_monitor_sensor(
 
     @dg.sensor(
         name=f"monitor_{mon.monitor_id}",
-        job=retrain_job,
+        job=target.job,
         minimum_interval_seconds=interval,
         default_status=dg.DefaultSensorStatus.RUNNING
         if autostart
@@ -66,12 +75,13 @@ def build_monitor_sensor(
                 skip_reason=f"{mon.monitor_id}: decision {rec.storage_id} of {mon.project_id} "
                 "already handled"
             )
-        metadata = rec.asset_materialization.metadata
+        mat = rec.asset_materialization
+        metadata = mat.metadata if mat is not None else {}
         recommendation = _text(metadata, "recommendation")
         gates = gate_results(inst, rec.run_id)
         outcome = evaluate_monitor(mon, recommendation, gates)
         source_run = inst.get_run_by_id(rec.run_id)
-        if outcome.retrain and source_run and source_run.tags.get("verifily/trigger") == TRIGGER:
+        if outcome.retrain and source_run and source_run.tags.get(TRIGGER) == TRIGGER_MONITOR:
             # Its own retrain's SHIP must not trigger another retrain, forever.
             outcome = outcome.__class__(False, ["decision came from a monitor-triggered retrain"])
         out_root = os.path.abspath(settings.output_root)
@@ -111,23 +121,22 @@ def build_monitor_sensor(
         )
         return dg.SensorResult(
             run_requests=[
-                dg.RunRequest(
+                target.run_request(
+                    config,
+                    model_id=mon.project_id,
+                    trigger=TRIGGER_MONITOR,
                     run_key=f"monitor:{mon.monitor_id}:{rec.storage_id}",
-                    partition_key=mon.project_id,
-                    run_config={"ops": {"dataset_artifact": {"config": config}}},
-                    tags={
-                        "verifily/model_id": mon.project_id,
-                        "verifily/trigger": TRIGGER,
-                        "verifily/monitor_id": mon.monitor_id,
-                        "verifily/retrain_submitted": "true",
-                        "verifily/source_run_id": rec.run_id,
-                        "verifily/retrain_run_dir": retrain_run_dir,
+                    extra_tags={
+                        MONITOR_ID: mon.monitor_id,
+                        RETRAIN_SUBMITTED: "true",
+                        SOURCE_RUN_ID: rec.run_id,
+                        RETRAIN_RUN_DIR: retrain_run_dir,
                     },
                 )
             ],
             cursor=cursor,
             asset_events=[observation],
-            dynamic_partitions_requests=[MODEL_PARTITIONS.build_add_request([mon.project_id])],
+            dynamic_partitions_requests=[add_model_partitions([mon.project_id])],
         )
 
     return _sensor

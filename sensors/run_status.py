@@ -1,9 +1,11 @@
 """Run-status bookkeeping: every retrain's lifecycle goes into the one job event store."""
 
+from typing import Any
+
 import dagster as dg
 
-from verifily.job_events import JobEventStore
-from verifily_assets.jobs import retrain_job
+from verifily.jobstore.events import JobEventStore
+from verifily.tags import MONITOR_ID, PARTITION, PREFIX, RUN_KEY, TRIGGER, TRIGGER_MONITOR
 
 SOURCE = "dagster"
 # Dagster run status -> the job event status the jobs API reports. A queued instance passes
@@ -22,11 +24,11 @@ def run_details(run: dg.DagsterRun, **extra) -> dict:
     tags = run.tags or {}
     details = {
         "job_name": run.job_name,
-        "partition": tags.get("dagster/partition"),
-        "run_key": tags.get("dagster/run_key"),
+        "partition": tags.get(PARTITION),
+        "run_key": tags.get(RUN_KEY),
         "dagster_status": run.status.value,
     }
-    details.update({k.split("/", 1)[1]: v for k, v in tags.items() if k.startswith("verifily/")})
+    details.update({k.removeprefix(PREFIX): v for k, v in tags.items() if k.startswith(PREFIX)})
     details.update(extra)
     return {k: v for k, v in details.items() if v is not None}
 
@@ -47,14 +49,14 @@ def report_monitor_retrain(instance: dg.DagsterInstance, run: dg.DagsterRun, run
     observation names the exact directory next to the decision that triggered it.
     """
     tags = run.tags or {}
-    if tags.get("verifily/trigger") != "monitor" or not run_dir:
+    if tags.get(TRIGGER) != TRIGGER_MONITOR or not run_dir:
         return
     instance.report_runless_asset_event(
         dg.AssetObservation(
             asset_key=dg.AssetKey("decision"),
-            partition=tags.get("dagster/partition"),
+            partition=tags.get(PARTITION),
             metadata={
-                "monitor_id": tags.get("verifily/monitor_id", ""),
+                "monitor_id": tags.get(MONITOR_ID, ""),
                 "retrain_submitted": True,
                 "retrain_run_id": run.run_id,
                 "retrain_run_dir": dg.MetadataValue.path(run_dir),
@@ -69,7 +71,7 @@ def _record(run: dg.DagsterRun, status: str, **extra) -> dict | None:
     )
 
 
-def build_run_status_sensors(interval: int) -> list[dg.SensorDefinition]:
+def build_run_status_sensors(interval: int, job: Any) -> list[dg.SensorDefinition]:
     """One sensor per lifecycle status of retrain_job runs, all RUNNING by default."""
     sensors = []
     for run_status, status in STATUS_MAP.items():
@@ -86,7 +88,7 @@ def build_run_status_sensors(interval: int) -> list[dg.SensorDefinition]:
             dg.run_status_sensor(
                 run_status=run_status,
                 name=f"job_events_{run_status.value.lower()}",
-                monitored_jobs=[retrain_job],
+                monitored_jobs=[job],
                 minimum_interval_seconds=interval,
                 default_status=dg.DefaultSensorStatus.RUNNING,
                 description=f"Record retrain runs that are {status} in the job event store.",
@@ -95,7 +97,7 @@ def build_run_status_sensors(interval: int) -> list[dg.SensorDefinition]:
 
     @dg.run_failure_sensor(
         name="job_events_failed",
-        monitored_jobs=[retrain_job],
+        monitored_jobs=[job],
         minimum_interval_seconds=interval,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Record failed retrain runs, with the error, in the job event store.",

@@ -6,12 +6,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from tests.support.examples import IRIS
+
 # Shared fixtures: a real PostgreSQL server (`postgres_url`) and the MLflow tests' clean
 # tracking env, template store and real server.
-pytest_plugins = ["tests.e2e.pg", "tests.mlflow_fixtures"]
-
-REPO = Path(__file__).resolve().parent.parent
-IRIS = REPO / "examples" / "iris" / "artifact"
+pytest_plugins = ["tests.support.postgres", "tests.support.mlflow_server"]
 
 
 @pytest.fixture
@@ -37,31 +36,3 @@ def iris_copy(tmp_path) -> Path:
     dst = tmp_path / "iris"
     shutil.copytree(IRIS, dst)
     return dst
-
-
-def materialize_retrain(
-    instance,
-    dataset_dir,
-    output_dir,
-    partition="iris",
-    *,
-    selection=None,
-    raise_on_error=True,
-    **config,
-):
-    """Materialize the whole retrain graph (assets and checks) for one model partition."""
-    from verifily_assets.definitions import defs
-    from verifily_assets.partitions import ensure_model_partition
-
-    ensure_model_partition(instance, partition)
-    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
-    request = {"dataset_dir": str(dataset_dir), "output_dir": str(output_dir), **config}
-    return dg.materialize(
-        [*assets, *defs.asset_checks],
-        selection=selection,
-        instance=instance,
-        partition_key=partition,
-        resources=defs.resources,
-        raise_on_error=raise_on_error,
-        run_config={"ops": {"dataset_artifact": {"config": request}}},
-    )

@@ -2,8 +2,9 @@
 
 import dagster as dg
 
-from tests.conftest import IRIS, materialize_retrain
-from verifily.contract import validate_run_contract
+from tests.support.examples import IRIS
+from tests.support.materialize import materialize_retrain
+from verifily.rundir.contract import validate_run_contract
 from verifily_assets.definitions import defs
 from verifily_assets.partitions import MODEL_PARTITIONS
 

@@ -1,6 +1,6 @@
 """`python -m verifily` runs the CLI."""
 
-from verifily.cli import main
+from verifily.cli.main import main
 
 if __name__ == "__main__":
     main()

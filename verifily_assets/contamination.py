@@ -14,9 +14,10 @@ import dagster as dg
 from pydantic import Field
 
 from resources.k8s import CONTAMINATION_TAGS, HEAVY_RETRY_POLICY
-from verifily.contamination import ContaminationParams, find_contamination, gate_result
-from verifily.pipeline_config import load_thresholds
-from verifily.request import RetrainRequest
+from verifily.config.pipeline import load_thresholds
+from verifily.contamination.report import ContaminationParams, find_contamination
+from verifily.decision import gates
+from verifily.retrain.request import RetrainRequest
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
 from verifily_assets.previews import markdown_table
@@ -79,7 +80,7 @@ def contamination_report(
             dataset_artifact["dataset"]["path"], config.eval_file, params, progress=progress
         )
         limit = load_thresholds(req.pipeline_config, metric=req.metric).max_contamination
-    gate = gate_result(report, limit)
+    gate = gates.contamination_gate(report, limit)
     report = {**report, "gate": {**gate, "max_contamination": limit}}
     scan = report["scan"]
     context.log.info(f"contamination: {gate['detail']}")

@@ -2,15 +2,18 @@
 
 import dagster as dg
 
-from resources.settings import VerifilySettings
-from verifily.artifact import iter_records, verify_artifact
-from verifily.errors import DatasetError
-from verifily.request import check_request
+from resources.deployment import VerifilySettings
+from verifily.dataset.artifact import iter_records
+from verifily.dataset.verify import verify_artifact
+from verifily.decision import gates
+from verifily.feeds.window import DataWindow
+from verifily.retrain.request import check_request
+from verifily.tags import DATA_WINDOW
 from verifily_assets.asset_schemas import DATASET_COLUMNS, column_schema
-from verifily_assets.config import RetrainConfig
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
 from verifily_assets.previews import records_preview
+from verifily_assets.run_config import RetrainConfig
 
 
 @dg.asset(
@@ -37,8 +40,11 @@ def dataset_artifact(
                 context.log.info(f"verifying {req.dataset_dir}: {done * 100 // total}%")
 
         info = verify_artifact(req.dataset_dir, progress=progress)
+    # A feed-triggered retrain trains on one window of its feed; MLflow and the jobs API show it.
+    window = DataWindow.from_json(context.run.tags.get(DATA_WINDOW))
+    dataset = {**info.to_dict(), **({"window": window.to_dict()} if window else {})}
     return dg.MaterializeResult(
-        value={"request": req.to_dict(), "dataset": info.to_dict()},
+        value={"request": req.to_dict(), "dataset": dataset},
         data_version=dg.DataVersion(info.dataset_hash),
         metadata={
             "dataset_hash": info.dataset_hash,
@@ -59,16 +65,11 @@ def dataset_artifact(
 def dataset_integrity(dataset_artifact: dict) -> dg.AssetCheckResult:
     """The artifact on disk still hashes to what was materialized (nothing changed underneath)."""
     ds = dataset_artifact["dataset"]
-    try:
-        now = verify_artifact(ds["path"], integrity_only=True)
-        problems = (
-            []
-            if now.dataset_hash == ds["dataset_hash"]
-            else [f"dataset hash changed from {ds['dataset_hash']} to {now.dataset_hash}"]
-        )
-    except DatasetError as e:
-        problems = e.problems
+    gate = gates.dataset_gate(ds)
     return dg.AssetCheckResult(
-        passed=not problems,
-        metadata={"dataset_hash": ds["dataset_hash"], "problems": "\n".join(problems) or "none"},
+        passed=bool(gate["passed"]),
+        metadata={
+            "dataset_hash": ds["dataset_hash"],
+            "problems": "\n".join(gate["problems"]) or "none",
+        },
     )

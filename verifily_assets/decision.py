@@ -3,29 +3,15 @@
 import dagster as dg
 
 from resources.mlflow_tracker import MLflowTracker
-from verifily import retrain as core
-from verifily.artifact import verify_artifact
-from verifily.contamination import run_gate
-from verifily.contract import validate_run_contract
-from verifily.errors import DatasetError
-from verifily.mlflow_runs import log_decision
-from verifily.promotion import champion_baseline
+from verifily.decision import gates
+from verifily.registry.champion import champion_baseline
+from verifily.retrain import steps
+from verifily.tracking.runs import log_decision
 from verifily_assets.asset_schemas import DECISION_COLUMNS, column_schema
 from verifily_assets.decision_report import decision_markdown
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
 from verifily_assets.tracking import mlflow_metadata, mlflow_run_fails_with_step, warn
-
-
-def dataset_gate(dataset: dict) -> dict:
-    """Re-check, inside this run, that the dataset still hashes to what was trained on."""
-    try:
-        now = verify_artifact(dataset["path"], integrity_only=True)
-        ok = now.dataset_hash == dataset["dataset_hash"]
-        detail = "dataset hash unchanged" if ok else f"dataset hash changed to {now.dataset_hash}"
-    except DatasetError as e:
-        ok, detail = False, "; ".join(e.problems[:3])
-    return {"name": "dataset_integrity", "passed": ok, "detail": detail}
 
 
 @dg.asset(
@@ -42,16 +28,22 @@ def decision(
     with verifily_failure():
         try:
             with mlflow_run_fails_with_step(context, mlflow, eval_results):
-                gates = [dataset_gate(eval_results["dataset"]), run_gate(eval_results)]
+                limit = float(eval_results["thresholds"]["max_contamination"])
+                results = [
+                    gates.dataset_gate(eval_results["dataset"]),
+                    gates.sealed_contamination_gate(eval_results["staging_dir"], limit),
+                ]
                 settings = mlflow.settings()
                 state, base, label, warning = champion_baseline(settings, eval_results)
                 if warning:
                     context.log.warning(warning)
-                state = core.decide(state, gates=gates, baseline_metrics=base, baseline_label=label)
+                state = steps.decide(
+                    state, gates=results, baseline_metrics=base, baseline_label=label
+                )
                 state = warn(context, log_decision(settings, state))
-                response = core.publish(state)
+                response = steps.publish(state)
         except BaseException:
-            core.abandon(eval_results)
+            steps.abandon(eval_results)
             raise
     url = (state.get("mlflow") or {}).get("url")
     response = {
@@ -81,11 +73,11 @@ def decision(
 @dg.asset_check(asset=decision, blocking=True, partitions_def=MODEL_PARTITIONS)
 def run_contract(decision: dict) -> dg.AssetCheckResult:
     """The published run directory matches its hashes.json, chain hash and audit chain."""
-    problems = validate_run_contract(decision["run_dir"])
+    gate = gates.run_contract_gate(decision["run_dir"])
     return dg.AssetCheckResult(
-        passed=not problems,
+        passed=bool(gate["passed"]),
         metadata={
             "run_dir": dg.MetadataValue.path(decision["run_dir"]),
-            "problems": "\n".join(problems) or "none",
+            "problems": "\n".join(gate["problems"]) or "none",
         },
     )

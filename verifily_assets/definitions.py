@@ -1,26 +1,38 @@
-"""The one composition root: every asset, check, job, sensor and resource of the code location."""
+"""The one composition root: every asset, check, job, sensor and resource of the code location.
+
+The deployment is chosen here, by configuration only: the executor (in-process, or Kubernetes
+Jobs with `VERIFILY_EXECUTOR=k8s` and its watchdog sensor), where run directories and step
+outputs live, and which feeds the models file names.
+"""
 
 import os
 
 import dagster as dg
 
+from resources.deployment import VerifilySettings
 from resources.io_manager import RunScopedIOManager
 from resources.mlflow_tracker import MLflowTracker
-from resources.settings import VerifilySettings
 from sensors.automation import automation
+from sensors.k8s_step_watch import k8s_step_watch
 from sensors.mlflow_runs import mlflow_run_failures
+from sensors.model_partitions import model_partitions_sensor
+from sensors.target import RetrainTarget
 from verifily_assets.contamination import contamination_gate, contamination_report
 from verifily_assets.dataset import dataset_artifact, dataset_integrity
 from verifily_assets.decision import decision, run_contract
-from verifily_assets.executor import build_executor, k8s_resources, k8s_sensors, storage_paths
+from verifily_assets.executor import build_executor, k8s_enabled, k8s_resources, storage_paths
 from verifily_assets.jobs import retrain_job
-from verifily_assets.model_partitions import model_partitions_sensor
 from verifily_assets.promotion import promotion
+from verifily_assets.run_config import retrain_run_request
 from verifily_assets.training import eval_results, retrain_run
 
 # Local defaults, or (VERIFILY_EXECUTOR=k8s) both on the claim every step pod mounts.
 OUTPUT_ROOT, IO_STORAGE = storage_paths()
-automation_sensors, feed_resources = automation()
+# What every sensor starts: the retrain job, through the one builder of its run requests.
+RETRAIN_TARGET = RetrainTarget(retrain_job, retrain_run_request)
+automation_sensors, feed_resources = automation(RETRAIN_TARGET)
+# The step watchdog needs the cluster API: on Kubernetes only.
+k8s_sensors = [k8s_step_watch] if k8s_enabled() else []
 
 defs = dg.Definitions(
     assets=[
@@ -33,7 +45,7 @@ defs = dg.Definitions(
     ],
     asset_checks=[dataset_integrity, contamination_gate, run_contract],
     jobs=[retrain_job],
-    sensors=[model_partitions_sensor, mlflow_run_failures, *automation_sensors, *k8s_sensors()],
+    sensors=[model_partitions_sensor, mlflow_run_failures, *automation_sensors, *k8s_sensors],
     resources={
         "settings": VerifilySettings(
             output_root=OUTPUT_ROOT,

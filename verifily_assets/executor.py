@@ -7,13 +7,16 @@ from collections.abc import Mapping
 import dagster as dg
 
 from resources.k8s import K8sStepSettings
+from verifily.feeds.window import DataWindow
 
-# Per-run facts written into every step Job (labels and env). Whoever launches a run on
-# Kubernetes passes them as `execution: {config: {...}}`; all are optional.
+# Per-run facts written into every step Job (labels and env). `run_config.execution_config`
+# fills them for every launcher (CLI, API, sensors, the launchpad's partition config).
 RUN_SCOPED_SCHEMA = {
     "model_id": dg.Field(str, default_value="", description="Model (partition) id"),
     "mlflow_run_id": dg.Field(str, default_value="", description="MLflow run of this retrain"),
-    "data_window": dg.Field(str, default_value="", description="Feed window the dataset covers"),
+    "data_window": dg.Field(
+        str, default_value="", description="Feed window the dataset covers (JSON, may be empty)"
+    ),
 }
 
 
@@ -27,6 +30,8 @@ def build_executor(env: Mapping[str, str] | None = None) -> dg.ExecutorDefinitio
     """in_process_executor, or k8s_job_executor configured from RETRAINING_* settings."""
     if not k8s_enabled(env):
         return dg.in_process_executor
+    # Imported here: dagster_k8s and the kubernetes client cost start-up time that in-process
+    # deployments (the CLI) never need.
     from dagster_k8s import k8s_job_executor
 
     settings = K8sStepSettings.from_env(env)
@@ -35,28 +40,11 @@ def build_executor(env: Mapping[str, str] | None = None) -> dg.ExecutorDefinitio
         return settings.executor_config(
             model_id=config["model_id"],
             mlflow_run_id=config["mlflow_run_id"],
-            data_window=config["data_window"],
+            window=DataWindow.from_json(config["data_window"]),
             env=env,
         )
 
     return k8s_job_executor.configured(per_run, name="k8s", config_schema=RUN_SCOPED_SCHEMA)
-
-
-def run_scoped_config(tags: Mapping[str, str], env: Mapping[str, str] | None = None) -> dict:
-    """The `execution` run config a launcher adds on Kubernetes, from the run's own tags
-    (`verifily/model_id` or the partition, `verifily/mlflow_run_id`, `verifily/data_window`);
-    empty when in-process."""
-    if not k8s_enabled(env):
-        return {}
-    return {
-        "execution": {
-            "config": {
-                "model_id": tags.get("verifily/model_id") or tags.get("dagster/partition", ""),
-                "mlflow_run_id": tags.get("verifily/mlflow_run_id", ""),
-                "data_window": tags.get("verifily/data_window", ""),
-            }
-        }
-    }
 
 
 def storage_paths(env: Mapping[str, str] | None = None) -> tuple[str, str | None]:
@@ -70,15 +58,6 @@ def storage_paths(env: Mapping[str, str] | None = None) -> tuple[str, str | None
     root = env.get("VERIFILY_OUTPUT_ROOT") or settings.output_root
     settings.check_output_root(root)
     return root, settings.io_storage
-
-
-def k8s_sensors(env: Mapping[str, str] | None = None) -> list:
-    """The step watchdog, on Kubernetes only (it needs the cluster API)."""
-    if not k8s_enabled(env):
-        return []
-    from sensors.k8s_step_watch import k8s_step_watch
-
-    return [k8s_step_watch]
 
 
 def k8s_resources(env: Mapping[str, str] | None = None) -> dict:

@@ -6,9 +6,10 @@ from pathlib import Path
 import dagster as dg
 
 from resources.mlflow_tracker import MLflowTracker
-from verifily.mlflow_runs import EXPERIMENT_TAG, end_run, finish_retrain
-from verifily.promotion import promote
-from verifily.promotion_ledger import ledger_path
+from verifily.registry.ledger import ledger_path
+from verifily.registry.promote import promote
+from verifily.tags import MLFLOW_EXPERIMENT_ID
+from verifily.tracking.runs import end_run, finish_retrain
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
 from verifily_assets.tracking import mlflow_run_fails_with_step
@@ -36,7 +37,7 @@ def promotion(
             decision["run_dir"],
             actor=f"verifily (dagster run {context.run.run_id})",
             ledger=ledger_path(),
-            experiment=context.run.tags.get(EXPERIMENT_TAG),
+            experiment=context.run.tags.get(MLFLOW_EXPERIMENT_ID),
         )
         if run_id and not tracking_error:
             finish_retrain(settings, run_id, decision["run_dir"], result)

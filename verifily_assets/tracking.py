@@ -6,7 +6,8 @@ from contextlib import contextmanager
 import dagster as dg
 
 from resources.mlflow_tracker import MLflowTracker
-from verifily.mlflow_runs import EXPERIMENT_TAG, RUN_TAG, fail_if_running, open_retrain_run
+from verifily.tags import MLFLOW_EXPERIMENT_ID, MLFLOW_RUN_ID, TRIGGER
+from verifily.tracking.runs import fail_if_running, open_retrain_run
 
 
 def warn(context: dg.AssetExecutionContext, result: tuple[dict, str | None]) -> dict:
@@ -26,13 +27,13 @@ def open_tracking(context: dg.AssetExecutionContext, tracker: MLflowTracker, sta
             tracker.settings(),
             state,
             dagster_run_id=run.run_id,
-            trigger=run.tags.get("verifily/trigger", "unknown"),
+            trigger=run.tags.get(TRIGGER, "unknown"),
         ),
     )
     info = state["mlflow"]
     if info.get("run_id"):
         context.instance.add_run_tags(
-            run.run_id, {RUN_TAG: info["run_id"], EXPERIMENT_TAG: info["experiment_id"]}
+            run.run_id, {MLFLOW_RUN_ID: info["run_id"], MLFLOW_EXPERIMENT_ID: info["experiment_id"]}
         )
         context.log.info(f"MLflow run {info['run_id']}: {info['url']}")
     return state
@@ -64,16 +65,3 @@ def mlflow_run_fails_with_step(
             except Exception as e2:
                 context.log.warning(f"could not mark MLflow run {run_id} FAILED: {e2}")
         raise
-
-
-def fail_mlflow_run_of(instance: dg.DagsterInstance, dagster_run_id: str, error: str) -> None:
-    """In-process runs have no sensor daemon: close a failed run's MLflow run ourselves."""
-    from verifily_assets.definitions import defs
-
-    dagster_run = instance.get_run_by_id(dagster_run_id)
-    run_id = dagster_run.tags.get(RUN_TAG) if dagster_run else None
-    if run_id:
-        try:
-            fail_if_running(defs.resources["mlflow"].settings(), run_id, error)
-        except Exception:  # tracking must never mask the retrain's own error
-            pass

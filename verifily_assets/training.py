@@ -4,11 +4,12 @@ import dagster as dg
 
 from resources.k8s import HEAVY_RETRY_POLICY, RETRAIN_TAGS
 from resources.mlflow_tracker import MLflowTracker
-from verifily import retrain as core
-from verifily.artifact import DatasetInfo
-from verifily.contamination import write_report
-from verifily.mlflow_runs import log_evaluation
-from verifily.request import RetrainRequest
+from verifily.contamination.report import write_report
+from verifily.dataset.artifact import DatasetInfo
+from verifily.retrain import steps
+from verifily.retrain.request import RetrainRequest
+from verifily.rundir.sweep import sweep_abandoned
+from verifily.tracking.runs import log_evaluation
 from verifily_assets.asset_schemas import METRIC_COLUMNS, column_schema, metrics_table
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
@@ -44,19 +45,21 @@ def retrain_run(
     req = RetrainRequest.from_dict(dataset_artifact["request"])
     state: dict = {}
     with verifily_failure():
-        for gone in core.sweep_abandoned(req.output_dir, lambda run_id: run_ended(context, run_id)):
+        for gone in sweep_abandoned(req.output_dir, lambda run_id: run_ended(context, run_id)):
             context.log.info(f"removed {gone}: an earlier attempt's staging dir, its run ended")
         try:
-            state = core.start(
-                req, DatasetInfo(**dataset_artifact["dataset"]), run_id=context.run.run_id
+            dataset = dict(dataset_artifact["dataset"])
+            window = dataset.pop("window", None)
+            state = steps.start(
+                req, DatasetInfo(**dataset), run_id=context.run.run_id, window=window
             )
             write_report(state["staging_dir"], contamination_report)
             state = open_tracking(context, mlflow, state)
             context.log.info(f"training ({req.mode}, seed {req.seed}) in {state['staging_dir']}")
             with mlflow_run_fails_with_step(context, mlflow, state):
-                state = core.train(state, progress=context.log.info)
+                state = steps.train(state, progress=context.log.info)
         except BaseException:
-            core.abandon(state)
+            steps.abandon(state)
             raise
     return dg.MaterializeResult(
         value=state,
@@ -86,10 +89,10 @@ def eval_results(
     with verifily_failure():
         try:
             with mlflow_run_fails_with_step(context, mlflow, retrain_run):
-                state = core.evaluate(retrain_run, progress=context.log.info)
+                state = steps.evaluate(retrain_run, progress=context.log.info)
                 state = warn(context, log_evaluation(mlflow.settings(), state))
         except BaseException:
-            core.abandon(retrain_run)
+            steps.abandon(retrain_run)
             raise
     metrics = state["eval_results"]["metrics"]
     return dg.MaterializeResult(

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import requests
 
-from verifily.api.models import (
+from verifily.api.schemas import (
     JobList,
     JobRecord,
     JobStatusResponse,

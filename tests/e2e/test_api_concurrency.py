@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.api_servers import make_stack
-from verifily.api.submissions import SubmissionStore
-from verifily.contract import validate_run_contract
+from tests.support.api_servers import make_stack
+from verifily.jobstore.submissions import SubmissionStore
+from verifily.rundir.contract import validate_run_contract
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 N = int(os.environ.get("VERIFILY_E2E_JOBS", "100"))

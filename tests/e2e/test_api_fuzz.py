@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.e2e.api_servers import make_stack
+from tests.support.api_servers import make_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def api_schema(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api_fuzz")
     models = tmp / "models.yaml"
-    models.write_text("models:\n  iris-model:\n    dataset_dir: iris\n")
-    s = make_stack(tmp, dagster=True, daemon=False, api_env={"VERIFILY_MODELS_FILE": str(models)})
+    models.write_text("models:\n  - id: iris-model\n    dataset_dir: data/iris\n")
+    s = make_stack(tmp, dagster=True, daemon=False, api_env={"VERIFILY_MODELS_CONFIG": str(models)})
     yield schemathesis.openapi.from_url(f"{s.api_url}/openapi.json")
     s.stop()
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import IRIS
-from tests.e2e.api_servers import make_stack
-from verifily.contract import validate_run_contract
+from tests.support.api_servers import make_stack
+from tests.support.examples import IRIS
+from verifily.rundir.contract import validate_run_contract
 from verifily_sdk import VerifilyAPIError, VerifilyClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -20,8 +20,9 @@ TERMINAL = ("SUCCEEDED", "FAILED", "CANCELED")
 def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("jobs_api")
     models = tmp / "models.yaml"
-    models.write_text("models:\n  iris-model:\n    dataset_dir: iris\n    seed: 7\n")
-    s = make_stack(tmp, dagster=True, api_env={"VERIFILY_MODELS_FILE": str(models)})
+    # The one models file serves the IntelGraph routes: the model's dataset_dir lives there.
+    models.write_text("models:\n  - id: iris-model\n    dataset_dir: data/iris\n")
+    s = make_stack(tmp, dagster=True, api_env={"VERIFILY_MODELS_CONFIG": str(models)})
     yield s
     s.stop()
 
@@ -105,7 +106,7 @@ def test_origins_are_borrowed_only_from_runs_of_the_current_image(stack):
     """After a redeploy, an older run's origin would start the old image: never borrow it."""
     import dagster as dg
 
-    from verifily.api.run_submitter import RunOrigins
+    from verifily.api.jobs.submitter import RunOrigins
 
     # Its own model: another test compares decisions against the default model's champion.
     body = {"dataset_dir": "iris", "seed": 5, "project_id": "origins-model"}

@@ -9,7 +9,7 @@ import pytest
 import requests
 import yaml
 
-from tests.e2e.api_servers import IRIS, make_stack
+from tests.support.api_servers import IRIS, make_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 KEY = "s3cret-key-for-tests"

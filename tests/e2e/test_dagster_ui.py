@@ -28,7 +28,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.conftest import IRIS, REPO
+from tests.support.examples import IRIS, REPO
 from verifily_assets.definitions import defs
 
 CHROMIUM = "/usr/bin/chromium"

@@ -6,13 +6,13 @@ import time
 import dagster as dg
 import pytest
 
-from tests.conftest import IRIS
-from tests.e2e.daemon import Daemon, runs_with, wait_for, write_instance
-from tests.e2e.pg import new_database
-from tests.feedutil import append_jsonl, records
-from verifily.contract import validate_run_contract
+from tests.support.daemon import Daemon, runs_with, wait_for, write_instance
+from tests.support.examples import IRIS
+from tests.support.feeds import append_jsonl, records
+from tests.support.postgres import new_database
 from verifily.feeds.sql import append_records, create_feed_table
-from verifily.job_events import JobEventStore
+from verifily.jobstore.events import JobEventStore
+from verifily.rundir.contract import validate_run_contract
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

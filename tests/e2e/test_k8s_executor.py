@@ -5,10 +5,23 @@ import dagster as dg
 import pytest
 
 from resources.k8s import CONTAMINATION_TAGS, LIGHT_STEP_RESOURCES, RETRAIN_TAGS
-from tests.conftest import IRIS
-from tests.e2e.fake_k8s.harness import CLAIM, IMAGE, NAMESPACE, Standin
-from verifily.contract import validate_run_contract
-from verifily_assets.k8s_records import step_k8s_jobs
+from tests.support.examples import IRIS
+from tests.support.fake_k8s.harness import CLAIM, IMAGE, NAMESPACE, Standin
+from tests.support.feeds import append_jsonl, records
+from tests.support.k8s_records import step_k8s_jobs
+from verifily.feeds.window import DataWindow
+from verifily.rundir.contract import validate_run_contract
+from verifily.tags import (
+    DATA_WINDOW,
+    ENV_DATA_WINDOW,
+    ENV_MODEL_ID,
+    LABEL_DATA_WINDOW,
+    LABEL_MODEL_ID,
+    LABEL_WINDOW_END,
+    LABEL_WINDOW_START,
+    TRIGGER,
+    TRIGGER_RECORD_COUNT,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -55,9 +68,9 @@ def test_retrain_runs_each_step_as_a_job_and_survives_an_eviction(tmp_path):
         for job in jobs:
             labels = job["metadata"]["labels"]
             assert labels["dagster/run-id"] == run.run_id
-            assert labels["verifily/model-id"] == "iris"
-            assert labels["verifily/mlflow-run-id"] == "0123456789abcdef"
-            assert labels["verifily/data-window"] == "2026-11-01..2026-11-22"
+            assert labels[LABEL_MODEL_ID] == "iris"
+            # A retrain on request has no feed window.
+            assert LABEL_DATA_WINDOW not in labels
             spec = job["spec"]
             assert spec["backoffLimit"] == 0
             assert spec["activeDeadlineSeconds"] == 303
@@ -68,9 +81,8 @@ def test_retrain_runs_each_step_as_a_job_and_survives_an_eviction(tmp_path):
             assert container["image"] == IMAGE
             assert container["volumeMounts"][0]["mountPath"] == str(standin.shared)
             env = _env(job)
-            assert env["VERIFILY_MODEL_ID"] == "iris"
-            assert env["VERIFILY_DATA_WINDOW"] == "2026-11-01..2026-11-22"
-            assert env["VERIFILY_MLFLOW_RUN_ID"] == "0123456789abcdef"
+            assert env[ENV_MODEL_ID] == "iris"
+            assert env[ENV_DATA_WINDOW] == ""
             assert "VERIFILY_DAGSTER_RUN_ID" in env
             heavy = {"retrain_run": RETRAIN_TAGS, "contamination_report": CONTAMINATION_TAGS}
             if op in heavy:
@@ -140,3 +152,42 @@ def test_container_exiting_non_zero_fails_with_logs_and_reason(tmp_path):
     assert "is outside the shared volume" in text
     assert "Last log lines:\nb'" not in text  # decoded text, not the repr of bytes
     assert not list((standin.shared / "runs").glob("retrain_[0-9]*"))
+
+
+def test_feed_triggered_retrain_carries_model_and_window_into_every_step_job(tmp_path):
+    """The record-count sensor of the code location (loaded with VERIFILY_EXECUTOR=k8s) requests
+    the run; its run config and tags reach every step Job, nothing set by hand."""
+    standin = Standin(tmp_path)
+    feed = tmp_path / "feed"
+    append_jsonl(feed / "part-0001.jsonl", records(0, 50))
+    models = tmp_path / "models.yaml"
+    models.write_text(
+        f"snapshot_root: {standin.shared / 'snapshots'}\n"
+        "models:\n"
+        "  - id: churn\n"
+        f"    feed: {{kind: jsonl, path: {feed}}}\n"
+        "    min_records: 50\n"
+        f"    eval_set: {IRIS}\n"
+    )
+    standin.extra_env = {"VERIFILY_MODELS_CONFIG": str(models)}
+    instance, run, ticks = standin.run_sensor("record_count_churn", timeout=480)
+
+    assert run.status == dg.DagsterRunStatus.SUCCESS, _messages(instance, run.run_id)[-4000:]
+    assert run.tags[TRIGGER] == TRIGGER_RECORD_COUNT
+    window = DataWindow.from_json(run.tags[DATA_WINDOW])
+    assert window is not None and (window.first, window.last) == (0, 50)
+    assert window.start and window.end and window.start <= window.end
+    by_op = standin.jobs_by_op()
+    assert STEPS <= set(by_op), by_op.keys()
+    for jobs in by_op.values():
+        for job in jobs:
+            labels = job["metadata"]["labels"]
+            assert labels[LABEL_MODEL_ID] == "churn"
+            assert labels[LABEL_DATA_WINDOW] == "0-50"
+            assert labels[LABEL_WINDOW_START] == window.start.replace("-", "").replace(":", "")
+            assert labels[LABEL_WINDOW_END] == window.end.replace("-", "").replace(":", "")
+            env = _env(job)
+            assert env[ENV_MODEL_ID] == "churn"
+            assert DataWindow.from_json(env[ENV_DATA_WINDOW]) == window
+    runs = sorted((standin.shared / "runs").glob("retrain_*"))
+    assert len(runs) == 1 and validate_run_contract(runs[0]) == []

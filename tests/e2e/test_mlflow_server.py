@@ -2,9 +2,10 @@
 
 import pytest
 
-from tests.mlflow_fixtures import assert_tracked, retrain
-from verifily.mlflow_settings import resolve_tracking_settings
-from verifily.promotion import aliases, champion
+from tests.support.mlflow_server import assert_tracked, retrain
+from verifily.registry.champion import champion
+from verifily.registry.versions import aliases
+from verifily.tracking.store import resolve_tracking_settings
 
 
 @pytest.mark.e2e

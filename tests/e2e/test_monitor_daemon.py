@@ -6,9 +6,10 @@ import dagster as dg
 import pytest
 
 from sensors.run_status import published_run_dir
-from tests.conftest import IRIS, materialize_retrain
-from tests.e2e.daemon import Daemon, runs_with, sensor_ticks, wait_for, write_instance
-from verifily.contract import validate_run_contract
+from tests.support.daemon import Daemon, runs_with, sensor_ticks, wait_for, write_instance
+from tests.support.examples import IRIS
+from tests.support.materialize import materialize_retrain
+from verifily.rundir.contract import validate_run_contract
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -6,10 +6,11 @@ import dagster as dg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from verifily.api import graphql_api, routes_intelgraph, routes_v1
-from verifily.api.dagster_jobs import JobService
+from verifily.api.jobs.service import JobService
+from verifily.api.routes import graphql_api, intelgraph, v1
 from verifily.api.security import GuardMiddleware
 from verifily.api.settings import ApiSettings
+from verifily.config.locations import ensure_dagster_home
 from verifily.errors import VerifilyError
 
 
@@ -17,8 +18,6 @@ def create_app(
     settings: ApiSettings | None = None, instance: dg.DagsterInstance | None = None
 ) -> FastAPI:
     """Build the API on the Dagster instance under DAGSTER_HOME (or the one given)."""
-    from verifily_assets.runner import ensure_dagster_home
-
     settings = settings or ApiSettings.from_env()
     if instance is None:
         ensure_dagster_home()
@@ -43,8 +42,8 @@ def create_app(
         """Liveness: no authentication, no I/O."""
         return {"status": "ok"}
 
-    app.include_router(routes_v1.router)
-    app.include_router(routes_intelgraph.router)
+    app.include_router(v1.router)
+    app.include_router(intelgraph.router)
     app.include_router(graphql_api.router)
     app.add_middleware(
         GuardMiddleware, api_key=settings.api_key, max_body_bytes=settings.max_body_bytes

@@ -7,8 +7,9 @@ from pathlib import Path
 import yaml
 
 from verifily.api.paths import check_output_not_inside, safe_path
+from verifily.config.models import configured_models
 from verifily.errors import InputError
-from verifily.request import RetrainRequest, check_request
+from verifily.retrain.request import RetrainRequest, check_request
 
 PATH_FIELDS = ("dataset_dir", "output_dir", "base_run_dir", "contaminated_run_dir")
 
@@ -40,9 +41,18 @@ def resolve_request(fields: dict, roots: list[Path], default_output: Path) -> di
 
 
 def load_model_sources(models_file: str | None) -> dict[str, dict]:
-    """The operator's model registry: model id -> retrain request fields (YAML `models:`)."""
-    if not models_file:
-        return {}
+    """Model id -> retrain request fields for the models that name a `dataset_dir`.
+
+    From the one models file (VERIFILY_MODELS_CONFIG, else config/models.yaml). `models_file`
+    is the deprecated VERIFILY_MODELS_FILE (a `models: {id: {dataset_dir: ...}}` mapping),
+    still read for one release when it is set.
+    """
+    if models_file:
+        return _legacy_model_sources(models_file)
+    return {m.model_id: m.request_fields() for m in configured_models().models if m.dataset_dir}
+
+
+def _legacy_model_sources(models_file: str) -> dict[str, dict]:
     try:
         raw = yaml.safe_load(Path(models_file).read_text()) or {}
     except (OSError, yaml.YAMLError) as e:

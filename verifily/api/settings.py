@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from verifily.api.paths import parse_roots
+from verifily.config.models import MODELS_CONFIG_ENV, models_config_path
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+# Deprecated: the models file (VERIFILY_MODELS_CONFIG) holds each model's dataset_dir now.
+LEGACY_MODELS_FILE_ENV = "VERIFILY_MODELS_FILE"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -21,20 +27,28 @@ class ApiSettings:
     dagster_location: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     output_root: Path | None = None
+    # The deprecated VERIFILY_MODELS_FILE; None means the models file serves the routes.
     models_file: str | None = None
     jobs_db_url: str | None = None
     # The code location's image: only runs of it lend their origin to queued jobs.
     code_image: str | None = None
 
     @classmethod
-    def from_env(cls, env: dict | None = None) -> ApiSettings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiSettings:
         """VERIFILY_DATA_ROOTS (default: the working directory), VERIFILY_API_KEY,
         VERIFILY_DAGSTER_URL (webserver: the first queued job, or every one on an instance
         without a run queue), VERIFILY_DAGSTER_LOCATION (code location of queued runs),
-        VERIFILY_MAX_BODY_BYTES, VERIFILY_OUTPUT_ROOT, VERIFILY_MODELS_FILE, VERIFILY_CODE_IMAGE
+        VERIFILY_MAX_BODY_BYTES, VERIFILY_OUTPUT_ROOT, VERIFILY_CODE_IMAGE
         (else DAGSTER_CURRENT_IMAGE, which the Dagster chart sets)."""
-        env = os.environ if env is None else env
+        env = os.environ if environ is None else environ
         roots = parse_roots(env.get("VERIFILY_DATA_ROOTS"))
+        if env.get(LEGACY_MODELS_FILE_ENV):
+            log.warning(
+                "%s is deprecated and will be removed in the next release: put `dataset_dir:` "
+                "under the model's entry in the models file (%s, default config/models.yaml)",
+                LEGACY_MODELS_FILE_ENV,
+                MODELS_CONFIG_ENV,
+            )
         out = env.get("VERIFILY_OUTPUT_ROOT")
         return cls(
             data_roots=roots,
@@ -43,7 +57,12 @@ class ApiSettings:
             dagster_location=env.get("VERIFILY_DAGSTER_LOCATION") or None,
             max_body_bytes=int(env.get("VERIFILY_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
             output_root=Path(os.path.realpath(out)) if out else roots[0] / "runs",
-            models_file=env.get("VERIFILY_MODELS_FILE") or None,
+            models_file=env.get(LEGACY_MODELS_FILE_ENV) or None,
             jobs_db_url=env.get("VERIFILY_JOBS_DB_URL") or None,
             code_image=env.get("VERIFILY_CODE_IMAGE") or env.get("DAGSTER_CURRENT_IMAGE") or None,
         )
+
+    @property
+    def models_source(self) -> str:
+        """Where the IntelGraph routes look models up, for error messages."""
+        return self.models_file or str(models_config_path())

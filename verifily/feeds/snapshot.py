@@ -7,7 +7,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from verifily.artifact import DatasetInfo, iter_records, verify_artifact, write_artifact
+from verifily.dataset.artifact import DatasetInfo, dataset_hash_of, iter_records, write_artifact
+from verifily.dataset.verify import verify_artifact
 from verifily.errors import DatasetError, InputError
 from verifily.feeds import FeedError
 from verifily.hashing import canonical_json
@@ -27,8 +28,6 @@ def with_eval_set(records: Iterable[dict], eval_set: str | None) -> list[dict]:
 
 
 def _dataset_hash(records: list[dict]) -> str:
-    from verifily.artifact import dataset_hash_of
-
     h = hashlib.sha256()
     for r in records:
         h.update(canonical_json(r) + b"\n")

@@ -18,8 +18,10 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 
 from verifily.feeds import DEFAULT_GAP_TIMEOUT_SECONDS, FeedError, Pending
+from verifily.feeds.window import utc_iso
 from verifily.hashing import canonical_json
 
 DEFAULT_TABLE = "verifily_feed"
@@ -106,7 +108,7 @@ class SqlFeed:
             with engine_for(self.url).connect() as conn:
                 top = conn.execute(sa.select(sa.func.max(c.seq))).scalar()
                 rows = conn.execute(new).all()
-        except sa.exc.SQLAlchemyError as e:
+        except SQLAlchemyError as e:
             raise FeedError(f"feed table {self.table.name!r}: {e.__class__.__name__}: {e}") from e
         top = int(top or 0)
         if top < seq:
@@ -173,8 +175,8 @@ class SqlFeed:
             "table": t.name,
             "seq_range": f"{self._seq(start) + 1}-{self._seq(end)}",
             "ingestion_jobs": sorted(jobs),
-            "ingested_from": str(first),
-            "ingested_to": str(last),
+            "ingested_from": utc_iso(_as_utc(first)) if first is not None else None,
+            "ingested_to": utc_iso(_as_utc(last)) if last is not None else None,
             # Holes older than the gap timeout that this window moved past (rolled back).
             "skipped_seqs": self._seq(end) - self._seq(start) - int(present or 0),
         }

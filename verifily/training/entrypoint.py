@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import cast
 
 from verifily.errors import InputError
 from verifily.training.builtin import BUILTIN_TRAINERS
@@ -49,4 +50,4 @@ def load_trainer(name: str) -> Trainer:
         obj = getattr(obj, part)
     if not callable(obj):
         raise InputError(f"trainer entry point {name!r} is not callable")
-    return obj
+    return cast(Trainer, obj)

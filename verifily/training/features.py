@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,7 +31,11 @@ class Featurizer:
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 2), min_df: int = 1):
         self.tfidf = TfidfVectorizer(
-            ngram_range=ngram_range, min_df=min_df, sublinear_tf=True, dtype=np.float32
+            ngram_range=ngram_range,
+            min_df=min_df,
+            sublinear_tf=True,
+            # float32 is supported; scikit-learn's annotations name float64 only.
+            dtype=np.float32,  # pyright: ignore[reportArgumentType]
         )
         self.columns: list[str] = []
         self.mean: np.ndarray | None = None
@@ -42,7 +47,7 @@ class Featurizer:
             counts.update({name for name, _ in _PAIR.findall(s)})
         need = MIN_PAIR_SHARE * len(inputs)
         self.columns = sorted(n for n, c in counts.most_common(MAX_PAIR_COLUMNS) if c >= need)
-        text = self.tfidf.fit_transform(self._words(inputs))
+        text = cast(sp.csr_matrix, self.tfidf.fit_transform(self._words(inputs)))
         if not self.columns:
             return text.tocsr()
         raw = self._numbers(inputs)
@@ -52,7 +57,7 @@ class Featurizer:
         return self._stack(text, raw)
 
     def transform(self, inputs: Sequence[str]) -> sp.csr_matrix:
-        text = self.tfidf.transform(self._words(inputs))
+        text = cast(sp.csr_matrix, self.tfidf.transform(self._words(inputs)))
         if not self.columns:
             return text.tocsr()
         return self._stack(text, self._numbers(inputs))
@@ -94,4 +99,6 @@ class Featurizer:
         # A missing value becomes the training mean, i.e. 0 after standardising.
         z = (raw - self.mean) / self.scale
         z = np.nan_to_num(z, nan=0.0).astype(np.float32)
-        return sp.hstack([text, sp.csr_matrix(z)], format="csr", dtype=np.float32)
+        return cast(
+            sp.csr_matrix, sp.hstack([text, sp.csr_matrix(z)], format="csr", dtype=np.float32)
+        )

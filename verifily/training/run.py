@@ -17,12 +17,12 @@ from typing import Any
 import joblib
 import numpy as np
 
-from verifily.artifact import iter_records
+from verifily.dataset.artifact import iter_records
 from verifily.errors import InputError, VerifilyError
 from verifily.fsutil import write_bytes_durable, write_json
 from verifily.hashing import canonical_json
 from verifily.training.builtin import DEFAULT_TRAINER, TRAINER_KIND
-from verifily.training.config import TrainingConfig, guess_output_kind, load_training_config
+from verifily.training.choice import TrainingConfig, guess_output_kind, load_training_config
 from verifily.training.entrypoint import load_trainer
 from verifily.training.interface import Progress, TrainerError
 from verifily.training.metrics import class_metrics, compute_metrics

@@ -1,0 +1,154 @@
+"""Fixtures and checks shared by the MLflow tests: a clean tracking environment, a real server."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from tests.support.examples import IRIS
+from verifily.tags import MLFLOW_RUN_ID
+from verifily.tracking.store import mlflow_client, resolve_tracking_settings
+from verifily_assets.launch import run_retrain
+
+MLFLOW_ENV = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_ARTIFACT_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "VERIFILY_MLFLOW_ENABLED",
+    "VERIFILY_MLFLOW_CONFIG",
+    "VERIFILY_STATE_DIR",
+)
+
+
+@pytest.fixture(scope="session")
+def mlflow_template_db(tmp_path_factory) -> Path:
+    """An empty MLflow SQLite store, migrated once per worker (migrations take ~10 s)."""
+    from mlflow import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow_template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def mlflow_env(dagster_home, monkeypatch, mlflow_template_db) -> Path:
+    """No MLflow settings from the outside: the embedded SQLite default under the test's dir."""
+    for key in MLFLOW_ENV:
+        monkeypatch.delenv(key, raising=False)
+    shutil.copy(mlflow_template_db, dagster_home.parent / "mlflow.db")
+    return dagster_home.parent
+
+
+# Tracking only: without this the server also starts 7 background job consumers, which
+# compete for the 2 CPUs the suite runs on.
+SERVER_ENV = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path, mlflow_env, monkeypatch):
+    """A real `mlflow server` on a free loopback port (SQLite backend, proxied artifacts)."""
+    server_db = shutil.copy(mlflow_env / "mlflow.db", tmp_path / "server.db")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(tmp_path / "mlflow_server.log", "wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{server_db}",
+            "--artifacts-destination",
+            str(tmp_path / "server_artifacts"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=SERVER_ENV,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"mlflow server did not start: {(tmp_path / 'mlflow_server.log').read_text()}"
+                )
+            time.sleep(0.5)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def retrain(instance: dg.DagsterInstance, out: Path, **fields) -> dict:
+    """One retrain of the iris example through the real job, on the test's instance."""
+    return run_retrain(
+        {"dataset_dir": str(IRIS), "output_dir": str(out), "project_id": "iris", **fields},
+        instance=instance,
+    )
+
+
+def assert_tracked(instance: dg.DagsterInstance, response: dict) -> None:
+    """The retrain left exactly one finished MLflow run that matches its run directory."""
+    run_dir = Path(response["run_dir"])
+    meta = json.loads((run_dir / "run_meta.json").read_text())
+    results = json.loads((run_dir / "eval" / "eval_results.json").read_text())
+    settings = resolve_tracking_settings()
+    client = mlflow_client(settings)
+    exp = client.get_experiment_by_name("intelgraph-retraining")
+    runs = client.search_runs([exp.experiment_id])
+    assert [r.info.run_id for r in runs] == [meta["mlflow_run_id"]]
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    # Every eval metric, exactly; nothing else but the deltas against the baseline.
+    eval_part = {k: v for k, v in run.data.metrics.items() if not k.startswith("delta_")}
+    assert eval_part == results["metrics"]
+    assert run.data.tags["verifily.dagster_run_id"] == response["run_id"]
+    assert run.data.tags["verifily.decision"] == response["decision"]
+    assert run.data.params["seed"] == str(meta["seed"])
+    assert run.data.params["threshold.min_metric"] == "0.5"
+    (ds_input,) = run.inputs.dataset_inputs
+    assert ds_input.dataset.digest == meta["dataset_hash"][:36]
+    assert json.loads(ds_input.dataset.profile)["dataset_hash"] == meta["dataset_hash"]
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "run_dir")}
+    assert "run_dir/hashes.json" in artifacts
+    dst = run_dir.parent.parent / "downloaded"
+    dst.mkdir(exist_ok=True)
+    local = client.download_artifacts(run.info.run_id, "run_dir/hashes.json", str(dst))
+    assert Path(local).read_bytes() == (run_dir / "hashes.json").read_bytes()
+    # The id is on the Dagster run and in the asset metadata too.
+    assert instance.get_run_by_id(response["run_id"]).tags[MLFLOW_RUN_ID] == run.info.run_id
+    mat = instance.get_latest_materialization_event(dg.AssetKey("decision"))
+    assert mat.asset_materialization.metadata["mlflow_run_id"].value == run.info.run_id

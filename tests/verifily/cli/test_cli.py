@@ -1,0 +1,246 @@
+"""The `verifily` CLI end to end: retrain through Dagster, exit codes, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from tests.support.examples import IRIS, REPO
+from verifily.rundir.contract import validate_run_contract
+from verifily.rundir.layout import list_run_dirs
+
+
+def run_cli(*args: str, home: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "verifily", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd or REPO,
+        timeout=300,
+    )
+
+
+def test_retrain_json_and_the_run_is_in_the_instance(dagster_home, tmp_path):
+    out = tmp_path / "runs"
+    p = run_cli(
+        "retrain",
+        "--dataset",
+        str(IRIS),
+        "--out",
+        str(out),
+        "--project",
+        "iris",
+        "--json",
+        home=dagster_home,
+    )
+    resp = json.loads(p.stdout)
+    assert set(resp) == {"run_dir", "decision", "exit_code", "eval_summary", "artifacts", "run_id"}
+    assert (
+        p.returncode
+        == resp["exit_code"]
+        == {"SHIP": 0, "DONT_SHIP": 1, "INVESTIGATE": 3}[resp["decision"]]
+    )
+    assert validate_run_contract(resp["run_dir"]) == []
+    meta = json.loads((Path(resp["run_dir"]) / "run_meta.json").read_text())
+    assert meta["dagster_run_id"] == resp["run_id"] and meta["status"] == "completed"
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(resp["run_id"])
+        assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+        assert run.tags["dagster/partition"] == "iris"
+        assert instance.get_latest_materialization_event(dg.AssetKey("decision")) is not None
+
+
+def test_retrain_human_summary_and_baseline(dagster_home, tmp_path):
+    out = tmp_path / "runs"
+    first = run_cli("retrain", "--dataset", str(IRIS), "--out", str(out), home=dagster_home)
+    assert first.returncode == 0, first.stderr
+    assert "Decision: SHIP" in first.stdout and "retrain_0001" in first.stdout
+    second = run_cli(
+        "retrain",
+        "--dataset",
+        str(IRIS),
+        "--out",
+        str(out),
+        "--baseline",
+        str(out / "retrain_0001"),
+        "--seed",
+        "3",
+        home=dagster_home,
+    )
+    decision = json.loads((out / "retrain_0002" / "decision" / "decision.json").read_text())
+    assert decision["baseline"]["source"] == str(out / "retrain_0001")
+    assert "f1" in decision["deltas"]
+    assert second.returncode == decision["exit_code"]
+
+
+def test_dont_ship_exit_code(dagster_home, tmp_path):
+    cfg = tmp_path / "strict.yaml"
+    cfg.write_text("min_metric: 0.99\n")
+    p = run_cli(
+        "retrain",
+        "--dataset",
+        str(IRIS),
+        "--out",
+        str(tmp_path / "runs"),
+        "--pipeline-config",
+        str(cfg),
+        home=dagster_home,
+    )
+    assert (
+        p.returncode == 1 and "Decision: DONT_SHIP" in p.stdout and "below min_metric" in p.stdout
+    )
+
+
+def _break(art: Path, how: str) -> str:
+    data = art / "dataset.jsonl"
+    if how == "missing_dataset":
+        data.unlink()
+        return "dataset.jsonl: missing"
+    if how == "hash_mismatch":
+        data.write_bytes(data.read_bytes().replace(b"setosa", b"Setosa", 1))
+        return "sha256 of dataset.jsonl"
+    lines = data.read_bytes().splitlines(keepends=True)
+    if how == "malformed_json":
+        lines[6] = b'{"input": "x", "output": \n'
+        expect = "dataset.jsonl:7: malformed JSON"
+    elif how == "invalid_utf8":
+        lines[9] = b'{"input": "\xc3\x28", "output": "y"}\n'
+        expect = "dataset.jsonl:10: invalid UTF-8"
+    elif how == "duplicate_ids":
+        lines[4] = lines[3]
+        expect = "dataset.jsonl:5: duplicate id 'iris-004'"
+    elif how == "missing_input":
+        lines[11] = b'{"output": "setosa"}\n'
+        expect = "dataset.jsonl:12: missing required field 'input'"
+    elif how == "empty":
+        lines = []
+        expect = "empty dataset"
+    data.write_bytes(b"".join(lines))
+    if how != "empty":
+        return expect
+    return expect
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "missing_dataset",
+        "hash_mismatch",
+        "malformed_json",
+        "invalid_utf8",
+        "duplicate_ids",
+        "missing_input",
+        "empty",
+    ],
+)
+def test_bad_input_is_one_clear_line_and_no_finished_run(dagster_home, iris_copy, tmp_path, how):
+    expect = _break(iris_copy, how)
+    out = tmp_path / "runs"
+    p = run_cli("retrain", "--dataset", str(iris_copy), "--out", str(out), home=dagster_home)
+    assert p.returncode == 65, p.stderr
+    assert expect in p.stderr and "Traceback" not in p.stderr
+    assert str(iris_copy) in p.stderr
+    assert list_run_dirs(out) == []
+    assert not any(x.name.startswith("retrain_") for x in out.iterdir()) if out.exists() else True
+    v = run_cli("verify", str(iris_copy), home=dagster_home)
+    assert v.returncode == 65 and expect in v.stderr
+
+
+def test_usage_errors_and_gated_real_mode(dagster_home, tmp_path):
+    p = run_cli("retrain", "--out", str(tmp_path), home=dagster_home)
+    assert p.returncode == 2 and "--dataset" in p.stderr
+    p = run_cli(
+        "retrain",
+        "--dataset",
+        str(IRIS),
+        "--out",
+        str(tmp_path / "r"),
+        "--mode",
+        "real",
+        home=dagster_home,
+    )
+    assert p.returncode == 69 and "VERIFILY_ENABLE_REAL_TRAIN=1" in p.stderr
+    assert list_run_dirs(tmp_path / "r") == []
+
+
+def test_validate_command(dagster_home, tmp_path):
+    p = run_cli(
+        "retrain",
+        "--dataset",
+        str(IRIS),
+        "--out",
+        str(tmp_path / "runs"),
+        "--json",
+        home=dagster_home,
+    )
+    run_dir = Path(json.loads(p.stdout)["run_dir"])
+    ok = run_cli("validate", str(run_dir), home=dagster_home)
+    assert ok.returncode == 0 and "VALID" in ok.stdout
+    (run_dir / "usage.json").write_text("{}")
+    (run_dir / "config.yaml").unlink()
+    bad = run_cli("validate", str(run_dir), home=dagster_home)
+    assert bad.returncode == 1
+    assert "usage.json: hash mismatch" in bad.stdout and "config.yaml: missing file" in bad.stdout
+
+
+def test_ingest_and_verify_commands(dagster_home, tmp_path):
+    src = REPO / "examples" / "iris" / "source" / "iris.csv"
+    cols = [
+        "--input-col",
+        "sepal_length_cm",
+        "--input-col",
+        "sepal_width_cm",
+        "--input-col",
+        "petal_length_cm",
+        "--input-col",
+        "petal_width_cm",
+        "--output-col",
+        "species",
+    ]
+    p = run_cli(
+        "ingest", str(src), "--out", str(tmp_path / "art"), *cols, "--json", home=dagster_home
+    )
+    assert p.returncode == 0, p.stderr
+    # The bundled example is exactly what ingest makes of its source.
+    assert (
+        json.loads(p.stdout)["dataset_hash"]
+        == json.loads((IRIS / "hashes.json").read_text())["dataset_hash"]
+    )
+    again = run_cli("ingest", str(src), "--out", str(tmp_path / "art"), *cols, home=dagster_home)
+    assert again.returncode == 65 and "refusing to overwrite" in again.stderr
+    v = run_cli("verify", str(tmp_path / "art"), "--integrity-only", home=dagster_home)
+    assert v.returncode == 0 and "150 records" in v.stdout
+
+
+@pytest.mark.slow
+def test_eight_concurrent_cli_retrains_share_nothing(dagster_home, tmp_path):
+    out = tmp_path / "runs"
+
+    def one(seed: int) -> subprocess.CompletedProcess:
+        return run_cli(
+            "retrain",
+            "--dataset",
+            str(IRIS),
+            "--out",
+            str(out),
+            "--seed",
+            str(seed),
+            "--json",
+            home=dagster_home,
+        )
+
+    with ThreadPoolExecutor(8) as ex:
+        results = list(ex.map(one, range(8)))
+    assert all(r.returncode in (0, 1, 3) for r in results), [r.stderr[-500:] for r in results]
+    dirs = {json.loads(r.stdout)["run_dir"] for r in results}
+    assert len(dirs) == 8 and len(list_run_dirs(out)) == 8
+    for d in dirs:
+        assert validate_run_contract(d) == []
+    assert not [p for p in out.iterdir() if p.name.startswith(".retrain_")]

@@ -1,0 +1,134 @@
+"""Registry promotion: SHIP moves champion, a regression against the champion moves nothing,
+INVESTIGATE moves challenger, rollback moves champion back; the ledger records exactly that."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.examples import IRIS, REPO
+from tests.support.mlflow_server import retrain
+from verifily.registry.ledger import append_promotion, ledger_path, ledger_problems, read_ledger
+from verifily.registry.versions import aliases
+from verifily.tracking.store import resolve_tracking_settings
+from verifily.training.mock import mock_metrics
+
+
+def _seeds() -> tuple[int, int, int, int]:
+    """Seeds whose mock f1 on the iris example (a function of dataset hash and seed,
+    verifily/metrics.py) give: a SHIP, a clear regression against it, a non-regressing f1
+    inside the lenient INVESTIGATE band [0.7, 0.9), and a better SHIP."""
+    dataset_hash = json.loads((IRIS / "hashes.json").read_text())["dataset_hash"]
+    f1 = {s: mock_metrics(dataset_hash, s)["f1"] for s in range(500)}
+    ship = next(s for s in f1 if 0.75 <= f1[s] <= 0.82)
+    regressing = next(s for s in f1 if f1[s] < f1[ship] - 0.05)
+    investigate = next(s for s in f1 if f1[ship] <= f1[s] < 0.89)
+    better = next(s for s in f1 if f1[s] > max(f1[ship], f1[investigate]) + 0.02)
+    return ship, regressing, investigate, better
+
+
+SHIP_SEED, REGRESSING_SEED, INVESTIGATE_SEED, BETTER_SEED = _seeds()
+
+
+def verifily(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "verifily", *args], capture_output=True, text=True, cwd=REPO
+    )
+
+
+def decision_of(response: dict) -> dict:
+    return json.loads((Path(response["run_dir"]) / "decision" / "decision.json").read_text())
+
+
+@pytest.mark.slow
+def test_ship_regression_investigate_rollback(instance, mlflow_env, tmp_path):
+    settings = resolve_tracking_settings()
+    runs = tmp_path / "runs"
+
+    first = retrain(instance, runs, seed=SHIP_SEED)
+    assert first["decision"] == "SHIP"
+    assert decision_of(first)["baseline"] is None  # no champion yet, nothing to compare with
+    assert aliases(settings, "iris") == {"champion": "1"}
+
+    # No base_run_dir: the champion is the baseline, and the regression moves nothing.
+    second = retrain(instance, runs, seed=REGRESSING_SEED)
+    d = decision_of(second)
+    assert second["decision"] == "DONT_SHIP"
+    assert d["baseline"]["source"].startswith("MLflow champion iris v1 ")
+    assert d["baseline"]["metrics"] == decision_of(first)["candidate_metrics"]
+    assert [f["rule"] for f in d["rules_fired"]] == ["regression"]
+    assert aliases(settings, "iris") == {"champion": "1"}
+
+    lenient = tmp_path / "lenient.yaml"
+    lenient.write_text("min_metric: 0.7\ninvestigate_band: 0.2\n")
+    third = retrain(instance, runs, seed=INVESTIGATE_SEED, pipeline_config=str(lenient))
+    assert third["decision"] == "INVESTIGATE"
+    assert aliases(settings, "iris") == {"champion": "1", "challenger": "2"}
+
+    fourth = retrain(instance, runs, seed=BETTER_SEED)
+    assert fourth["decision"] == "SHIP"
+    assert aliases(settings, "iris") == {"champion": "3", "challenger": "2"}
+
+    rb = verifily("rollback", "iris", "--to", "1", "--reason", "v3 misbehaves in prod", "--json")
+    assert rb.returncode == 0, rb.stderr
+    assert aliases(settings, "iris") == {"champion": "1", "challenger": "2"}
+    bad = verifily("rollback", "iris", "--to", "42")
+    assert bad.returncode == 65 and "no version 42" in bad.stderr
+
+    moves = [
+        (
+            e["event"],
+            e["details"]["alias"],
+            e["details"]["from_version"],
+            e["details"]["to_version"],
+        )
+        for e in read_ledger(ledger_path(), "iris")
+    ]
+    assert moves == [
+        ("alias_moved", "champion", None, "1"),
+        ("alias_moved", "challenger", None, "2"),
+        ("alias_moved", "champion", "1", "3"),
+        ("rollback", "champion", "3", "1"),
+    ]
+    entries = read_ledger(ledger_path(), "iris")
+    assert entries[0]["details"]["dagster_run_id"] == first["run_id"]
+    assert entries[2]["details"]["decision"] == "SHIP"
+    assert entries[2]["details"]["baseline"].startswith("MLflow champion iris v1 ")
+    assert entries[3]["details"]["why"] == ["v3 misbehaves in prod"]
+    assert ledger_problems(ledger_path()) == []
+
+    listed = verifily("promotions", "iris", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["entries"] == entries
+    text = verifily("promotions", "iris").stdout
+    assert "rollback: champion v3 -> v1" in text
+
+
+def test_ledger_chain_detects_tampering(tmp_path):
+    path = tmp_path / "promotions.jsonl"
+    assert ledger_problems(path) == [] and read_ledger(path) == []
+    append_promotion(path, "alias_moved", model="a", alias="champion", to_version="1")
+    append_promotion(path, "alias_moved", model="b", alias="champion", to_version="1")
+    append_promotion(path, "rollback", model="a", alias="champion", to_version="1")
+    assert ledger_problems(path) == []
+    assert [e["seq"] for e in read_ledger(path, "a")] == [0, 2]
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0].replace('"1"', '"9"'), *lines[1:]]) + "\n")
+    problems = ledger_problems(path)
+    assert problems and "broken audit chain" in problems[0]
+    with open(path, "a") as f:
+        f.write('{"truncated')
+    with pytest.raises(ValueError, match="truncated"):
+        append_promotion(path, "rollback", model="a", alias="champion", to_version="1")
+
+
+def test_promotions_cli_reports_broken_chain(mlflow_env, tmp_path):
+    path = ledger_path()
+    append_promotion(path, "alias_moved", model="m", alias="champion", to_version="1", actor="x")
+    append_promotion(path, "alias_moved", model="m", alias="champion", to_version="2", actor="x")
+    path.write_text(path.read_text().replace('"to_version":"1"', '"to_version":"7"'))
+    out = verifily("promotions", "m")
+    assert out.returncode == 1
+    assert "LEDGER PROBLEM" in out.stderr and "v7" in out.stdout

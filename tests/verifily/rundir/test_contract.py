@@ -1,0 +1,86 @@
+"""The run contract: any tampering with a run directory is named."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.core_retrain import core_retrain
+from tests.support.examples import IRIS
+from verifily.rundir.contract import REQUIRED_FILES, validate_run_contract
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> Path:
+    return Path(core_retrain(IRIS, tmp_path_factory.mktemp("runs"))["run_dir"])
+
+
+@pytest.fixture
+def run_dir(pristine, tmp_path) -> Path:
+    dst = tmp_path / "run"
+    shutil.copytree(pristine, dst)
+    return dst
+
+
+def test_fresh_run_is_valid(run_dir):
+    assert validate_run_contract(run_dir) == []
+    assert set(json.loads((run_dir / "hashes.json").read_text())["files"]) == set(REQUIRED_FILES)
+
+
+@pytest.mark.parametrize("rel", REQUIRED_FILES)
+def test_flipping_one_byte_in_any_artifact_is_named(run_dir, rel):
+    p = run_dir / rel
+    data = bytearray(p.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    p.write_bytes(bytes(data))
+    problems = validate_run_contract(run_dir)
+    assert any(x.startswith(f"{rel}: hash mismatch") for x in problems), problems
+
+
+@pytest.mark.parametrize("rel", REQUIRED_FILES)
+def test_deleting_any_artifact_is_named(run_dir, rel):
+    (run_dir / rel).unlink()
+    assert f"{rel}: missing file" in validate_run_contract(run_dir)
+
+
+def test_added_file_is_named(run_dir):
+    (run_dir / "eval" / "extra.json").write_text("{}")
+    assert any("eval/extra.json: unexpected file" in p for p in validate_run_contract(run_dir))
+
+
+def test_reordered_audit_log_is_named(run_dir):
+    p = run_dir / "audit_log.jsonl"
+    lines = p.read_bytes().splitlines(keepends=True)
+    lines[1], lines[2] = lines[2], lines[1]
+    p.write_bytes(b"".join(lines))
+    problems = validate_run_contract(run_dir)
+    assert any("broken audit chain" in x for x in problems)
+    assert any("sequence number" in x for x in problems)
+    assert any("audit_log.jsonl: hash mismatch" in x for x in problems)
+
+
+def test_rewritten_contract_is_caught_by_the_chain_hash(run_dir):
+    contract = json.loads((run_dir / "hashes.json").read_text())
+    contract["files"]["usage.json"] = "0" * 64
+    (run_dir / "hashes.json").write_text(json.dumps(contract))
+    problems = validate_run_contract(run_dir)
+    assert "hashes.json: chain hash mismatch" in problems
+    assert any(x.startswith("usage.json: hash mismatch") for x in problems)
+
+
+def test_incomplete_status_is_named_and_all_problems_reported(run_dir):
+    meta = json.loads((run_dir / "run_meta.json").read_text())
+    meta["status"] = "running"
+    (run_dir / "run_meta.json").write_text(json.dumps(meta))
+    (run_dir / "usage.json").unlink()
+    problems = validate_run_contract(run_dir)
+    assert any("status is 'running'" in p for p in problems)
+    assert "usage.json: missing file" in problems
+    assert any("run_meta.json: hash mismatch" in p for p in problems)
+
+
+def test_missing_directory_and_contract(run_dir, tmp_path):
+    assert "does not exist" in validate_run_contract(tmp_path / "nope")[0]
+    (run_dir / "hashes.json").unlink()
+    assert "hashes.json: missing" in validate_run_contract(run_dir)

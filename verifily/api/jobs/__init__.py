@@ -1,0 +1,1 @@
+"""Retrain jobs as Dagster runs: submitting, the background submitter, the job records."""

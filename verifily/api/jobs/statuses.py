@@ -1,0 +1,70 @@
+"""What a job's state is called: Dagster run statuses as the API reports them, worker report
+statuses, and the errors a job operation answers with."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from verifily.errors import VerifilyError
+
+# Dagster status shown for a job the API accepted but has not yet put on Dagster's queue.
+NOT_SUBMITTED = "NOT_SUBMITTED"
+RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+RS = dg.DagsterRunStatus
+STATUS_MAP = {
+    RS.QUEUED: "QUEUED",
+    RS.NOT_STARTED: "QUEUED",
+    RS.MANAGED: "RUNNING",
+    RS.STARTING: "RUNNING",
+    RS.STARTED: "RUNNING",
+    RS.CANCELING: "RUNNING",
+    RS.SUCCESS: "SUCCEEDED",
+    RS.FAILURE: "FAILED",
+    RS.CANCELED: "CANCELED",
+    # Paused, not finished: it can resume, so callers should keep waiting.
+    RS.SUSPENDED: "RUNNING",
+}
+WORKER_STATUS = {
+    "QUEUED": "queued",
+    "RUNNING": "started",
+    "SUCCEEDED": "completed",
+    "FAILED": "failed",
+    "CANCELED": "canceled",
+}
+
+
+class JobNotFound(VerifilyError):
+    """No job with this id (404)."""
+
+    http_status = 404
+
+
+class JobNotDone(VerifilyError):
+    """The job (or its model) is not finished yet (409)."""
+
+    http_status = 409
+
+
+class IdempotencyConflict(VerifilyError):
+    """An Idempotency-Key reused for a different request (422)."""
+
+    http_status = 422
+
+
+class QueueUnavailable(VerifilyError):
+    """Dagster cannot take the job now (503)."""
+
+    http_status = 503
+
+
+def iso(ts: float | datetime | None) -> str | None:
+    """A timestamp (epoch seconds or datetime) as ISO-8601 UTC."""
+    if ts is None:
+        return None
+    if isinstance(ts, datetime):
+        return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat()
+    return datetime.fromtimestamp(ts, UTC).isoformat()

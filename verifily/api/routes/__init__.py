@@ -1,0 +1,1 @@
+"""The HTTP routes: Verifily's own (/v1), the IntelGraph ones, and GraphQL."""

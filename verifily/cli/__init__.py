@@ -1,0 +1,1 @@
+"""The `verifily` command line: one module per command group, `main` the entry point."""

@@ -1,0 +1,49 @@
+"""The `verifily` command line: the group, its commands, and the entry point mapping errors.
+
+Exit codes: 0 SHIP, 1 DONT_SHIP, 3 INVESTIGATE (also the `validate` failure code is 1),
+2 usage error, 65 bad input data, 69 mode not available, 70 internal or run failure.
+"""
+
+import sys
+
+import click
+
+from verifily.cli import datasets, promotions, retraining, servers
+from verifily.errors import VerifilyError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="verifily")
+def cli() -> None:
+    """Verifily: verifiable retraining with SHIP / DONT_SHIP / INVESTIGATE decisions."""
+
+
+for command in (
+    retraining.retrain,
+    retraining.validate,
+    datasets.verify,
+    datasets.ingest,
+    datasets.contamination,
+    promotions.promotions,
+    promotions.rollback,
+    servers.serve,
+    servers.ui,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point: runs the CLI and maps errors to one-line messages and exit codes."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except VerifilyError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

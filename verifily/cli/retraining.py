@@ -1,0 +1,102 @@
+"""`verifily retrain` (through the Dagster job) and `verifily validate` (of its run directory)."""
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from verifily.cli.output import print_json
+from verifily.rundir.contract import validate_run_contract
+from verifily.tags import TRIGGER_CLI
+
+
+@click.command()
+@click.option("--dataset", "dataset_dir", required=True, help="Dataset artifact directory.")
+@click.option(
+    "--out",
+    "output_dir",
+    default="runs",
+    show_default=True,
+    help="Output directory for run directories.",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
+@click.option(
+    "--baseline", "base_run_dir", default=None, help="Baseline run directory to compare with."
+)
+@click.option(
+    "--contaminated",
+    "contaminated_run_dir",
+    default=None,
+    help="Run directory whose contamination report gates this run.",
+)
+@click.option("--project", "project_id", default="default", show_default=True)
+@click.option("--metric", default="f1", show_default=True, help="Primary metric.")
+@click.option("--mode", type=click.Choice(["mock", "real"]), default="mock", show_default=True)
+@click.option("--notes", default="", help="Free text recorded in config.yaml.")
+@click.option("--pipeline-config", default=None, help="Thresholds YAML (default: embedded).")
+@click.option("--json", "as_json", is_flag=True, help="Print only the response object as JSON.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show Dagster's step logs (progress) on stderr."
+)
+def retrain(as_json: bool, verbose: bool, **fields: object) -> None:
+    """Retrain on a dataset artifact through Dagster and print the decision.
+
+    The run is recorded in the Dagster instance under DAGSTER_HOME (default
+    ./.verifily/dagster), so `verifily ui` shows it afterwards. The exit code follows the
+    decision: 0 SHIP, 1 DONT_SHIP, 3 INVESTIGATE.
+    """
+    # Imported here: the code location (Dagster) costs a second of start-up that the other
+    # commands do not pay.
+    from verifily_assets.launch import run_retrain
+
+    for key in (
+        "dataset_dir",
+        "output_dir",
+        "base_run_dir",
+        "contaminated_run_dir",
+        "pipeline_config",
+    ):
+        if fields.get(key):
+            fields[key] = os.path.abspath(str(fields[key]))
+    # Real training takes a while: its progress lines (INFO step logs) show without -v.
+    show_progress = verbose or fields.get("mode") == "real"
+    resp = run_retrain(
+        fields, trigger=TRIGGER_CLI, log_level="INFO" if show_progress else "CRITICAL"
+    )
+    if as_json:
+        print_json(
+            {
+                k: resp[k]
+                for k in ("run_dir", "decision", "exit_code", "eval_summary", "artifacts", "run_id")
+            }
+        )
+    else:
+        summary = resp["eval_summary"]
+        metrics = ", ".join(f"{k}={v:.4f}" for k, v in summary.items() if k != "primary_metric")
+        click.echo(f"Decision: {resp['decision']}")
+        for reason in resp["reasons"]:
+            click.echo(f"  - {reason}")
+        click.echo(f"Metrics:  {metrics}")
+        click.echo(f"Run dir:  {resp['run_dir']}")
+        click.echo(f"Dagster run: {resp['run_id']}")
+    sys.exit(resp["exit_code"])
+
+
+@click.command()
+@click.argument("run_dir")
+@click.option("--json", "as_json", is_flag=True)
+def validate(run_dir: str, as_json: bool) -> None:
+    """Re-hash a run directory and list every contract problem (exit 1 when there are any)."""
+    problems = validate_run_contract(run_dir)
+    if as_json:
+        print_json(
+            {"run_dir": str(Path(run_dir).resolve()), "valid": not problems, "problems": problems}
+        )
+    elif problems:
+        click.echo(f"INVALID {run_dir}: {len(problems)} problem(s)")
+        for p in problems:
+            click.echo(f"  - {p}")
+    else:
+        click.echo(f"VALID {run_dir}")
+    sys.exit(1 if problems else 0)

@@ -1,0 +1,1 @@
+"""Configuration files and locations: models, monitors, pipeline thresholds, state directories."""

@@ -1,0 +1,74 @@
+"""Decision thresholds, from a pipeline config YAML file or the embedded defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from verifily.config.files import load_yaml_file
+from verifily.errors import InputError
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The numbers the decision rules compare against."""
+
+    primary_metric: str = "f1"
+    min_metric: float = 0.5
+    regression_tolerance: float = 0.01
+    investigate_band: float = 0.02
+    max_contamination: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def default_pipeline_yaml() -> str:
+    """The embedded default pipeline config, as shipped."""
+    return resources.files("verifily.config").joinpath("defaults/pipeline.yaml").read_text()
+
+
+def load_thresholds(
+    path: str | os.PathLike | None = None, *, metric: str | None = None
+) -> Thresholds:
+    """Thresholds from a YAML file (or the embedded defaults); `metric` overrides the primary one.
+
+    Unknown keys and wrong types are errors naming the key, so a typo never silently
+    falls back to a default.
+    """
+    if path is None:
+        raw = yaml.safe_load(default_pipeline_yaml())
+        where = "embedded defaults"
+    else:
+        where = str(Path(path))
+        raw = load_yaml_file(path, "pipeline config")
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: pipeline config must be a mapping")
+    raw = raw.get("thresholds", raw) if isinstance(raw.get("thresholds"), dict) else raw
+    # The `training:` section belongs to verifily.training.choice (trainer choice per model).
+    raw = {k: v for k, v in raw.items() if k != "training"}
+    known = {f.name: f for f in fields(Thresholds)}
+    values: dict = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise InputError(f"{where}: unknown key {key!r}; known: {', '.join(known)}")
+        if key == "primary_metric":
+            if not isinstance(value, str) or not value:
+                raise InputError(f"{where}: primary_metric must be a metric name")
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"{where}: {key} must be a number, got {value!r}")
+        values[key] = value
+    if metric:
+        values["primary_metric"] = metric
+    t = Thresholds(**values)
+    for key in ("min_metric", "max_contamination"):
+        if not 0 <= getattr(t, key) <= 1:
+            raise InputError(f"{where}: {key} must be within [0, 1]")
+    if t.regression_tolerance < 0 or t.investigate_band < 0:
+        raise InputError(f"{where}: tolerances must not be negative")
+    return t

@@ -1,0 +1,1 @@
+"""Contamination: evaluation records whose text already appears in the training data."""

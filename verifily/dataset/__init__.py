@@ -1,0 +1,1 @@
+"""Dataset artifacts: the record schema, verification, writing and ingest from tabular files."""

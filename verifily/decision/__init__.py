@@ -1,0 +1,1 @@
+"""The SHIP / DONT_SHIP / INVESTIGATE decision: its rules, its gates, its references, its text."""

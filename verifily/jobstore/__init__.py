@@ -1,0 +1,1 @@
+"""The jobs database: retrain job lifecycle events and accepted queue submissions."""

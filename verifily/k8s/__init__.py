@@ -1,0 +1,1 @@
+"""Kubernetes knowledge that needs no cluster: what a step pod's status means."""

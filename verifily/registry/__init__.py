@@ -1,0 +1,1 @@
+"""The model registry: champion and challenger aliases, promotion, rollback, the ledger."""

@@ -1,0 +1,1 @@
+"""The retrain: its request, and its steps over one staged run directory."""

@@ -1,0 +1,1 @@
+"""Run directories: allocation and publishing, the hashed contract, the audit log."""

@@ -1,0 +1,81 @@
+"""Every name Verifily writes where other systems read it: Dagster run tags, the job and
+partition names, trigger names, Kubernetes labels and env, MLflow tags.
+
+Read and written only through these constants: `tests/verifily/test_tags.py` fails when a
+tag is read somewhere and written nowhere, and when a `"verifily/` literal appears elsewhere.
+"""
+
+PREFIX = "verifily/"
+
+# -- Dagster names -------------------------------------------------------------------------------
+RETRAIN_JOB = "retrain_job"
+# The dynamic partitions definition: one partition per model id.
+MODEL_PARTITIONS_NAME = "model_id"
+
+# Run tags Dagster itself writes (we only read them).
+PARTITION = "dagster/partition"
+RUN_KEY = "dagster/run_key"
+WRITTEN_BY_DAGSTER = frozenset({PARTITION, RUN_KEY})
+
+# -- Run tags ------------------------------------------------------------------------------------
+MODEL_ID = PREFIX + "model_id"
+TRIGGER = PREFIX + "trigger"
+# A feed window: JSON of verifily.feeds.window.DataWindow (record range, time span, feed).
+DATA_WINDOW = PREFIX + "data_window"
+# The window's record range again, as plain numbers a person can filter runs by in the UI.
+WINDOW_FROM = PREFIX + "window_from"
+WINDOW_TO = PREFIX + "window_to"
+RECORD_COUNT = PREFIX + "record_count"
+DATASET_HASH = PREFIX + "dataset_hash"
+MLFLOW_RUN_ID = PREFIX + "mlflow_run_id"
+MLFLOW_EXPERIMENT_ID = PREFIX + "mlflow_experiment_id"
+# Monitor-triggered retrains: which monitor, which decision's run, where the retrain will land.
+MONITOR_ID = PREFIX + "monitor_id"
+RETRAIN_SUBMITTED = PREFIX + "retrain_submitted"
+SOURCE_RUN_ID = PREFIX + "source_run_id"
+RETRAIN_RUN_DIR = PREFIX + "retrain_run_dir"
+# Jobs API submissions.
+REASON = PREFIX + "reason"
+IDEMPOTENCY_KEY = PREFIX + "idempotency_key"
+REQUEST_SHA256 = PREFIX + "request_sha256"
+SUBMISSION_ID = PREFIX + "submission_id"
+# Runs the API created from a borrowed origin (never borrowed from in turn).
+QUEUED_BY = PREFIX + "queued_by"
+
+# Op tag of the heavy steps (their own Kubernetes requests and limits).
+OP_HEAVY = PREFIX + "heavy"
+
+# -- Triggers: the values of TRIGGER -------------------------------------------------------------
+TRIGGER_CLI = "manual"
+TRIGGER_API = "api"
+TRIGGER_API_SYNC = "api-sync"
+TRIGGER_INTELGRAPH = "intelgraph"
+TRIGGER_RECORD_COUNT = "record_count"
+TRIGGER_MONITOR = "monitor"
+
+# -- Kubernetes step Jobs: labels and env ---------------------------------------------------------
+LABEL_PART_OF = "app.kubernetes.io/part-of"
+LABEL_MODEL_ID = PREFIX + "model-id"
+LABEL_MLFLOW_RUN_ID = PREFIX + "mlflow-run-id"
+# The window's record range ("<from>-<to>") and time span (compact UTC times).
+LABEL_DATA_WINDOW = PREFIX + "data-window"
+LABEL_WINDOW_START = PREFIX + "window-start"
+LABEL_WINDOW_END = PREFIX + "window-end"
+ENV_MODEL_ID = "VERIFILY_MODEL_ID"
+ENV_MLFLOW_RUN_ID = "VERIFILY_MLFLOW_RUN_ID"
+ENV_DATA_WINDOW = "VERIFILY_DATA_WINDOW"
+ENV_DAGSTER_RUN_ID = "VERIFILY_DAGSTER_RUN_ID"
+RUN_SCOPED_ENV = (ENV_MODEL_ID, ENV_MLFLOW_RUN_ID, ENV_DATA_WINDOW)
+
+# -- MLflow run and model version tags ------------------------------------------------------------
+MLFLOW_DAGSTER_RUN_ID = "verifily.dagster_run_id"
+MLFLOW_TRIGGER = "verifily.trigger"
+MLFLOW_MODEL_ID = "verifily.model_id"
+MLFLOW_RUN_DIR = "verifily.run_dir"
+MLFLOW_DATASET_HASH = "verifily.dataset_hash"
+MLFLOW_DECISION = "verifily.decision"
+MLFLOW_BASELINE = "verifily.baseline"
+MLFLOW_REASONS = "verifily.reasons"
+MLFLOW_ERROR = "verifily.error"
+MLFLOW_PROMOTION = "verifily.promotion"
+MLFLOW_EVAL_METRICS = "verifily.eval_metrics"

@@ -1,0 +1,1 @@
+"""MLflow tracking: where it goes, and one MLflow run per retrain."""
