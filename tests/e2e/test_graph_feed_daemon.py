@@ -99,12 +99,10 @@ def test_49_entities_no_run_the_50th_one_run_restart_no_second(tmp_path, monkeyp
         fed = [r for r in fed if "ingestion_job" in r["meta"]]
         assert sorted(r["id"] for r in fed) == sorted(f"r{i}" for i in range(50))
         print(f"run requested at {time.monotonic() - t0:.1f}s")
+        run_id = run.dagster_run.run_id
         done = wait_for(
-            lambda: (
-                rec
-                if (rec := instance.get_run_record_by_id(run.dagster_run.run_id)).dagster_run.is_finished
-                else None
-            ),
+            lambda: rec if (rec := instance.get_run_record_by_id(run_id)).dagster_run.is_finished
+            else None,
             180, "the run to finish", daemon,
         )  # fmt: skip
         assert done.dagster_run.status == dg.DagsterRunStatus.SUCCESS, daemon.tail()

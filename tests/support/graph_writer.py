@@ -3,6 +3,7 @@ driver, with the same statements against the Bolt stand-in and a real Neo4j."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import LiteralString, cast
 
@@ -69,6 +70,32 @@ class GraphWriter:
         self._write(
             f"MATCH (n:{quote(label)}) WHERE n.{quote(prop)} = $value DETACH DELETE n", value=value
         )
+
+    def await_indexes(self, timeout: float = 60.0) -> None:
+        """Wait until the required indexes are ONLINE (a real server builds them a while)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = self._index_states()
+            if all(states.get(k, (None, ""))[1] == "ONLINE" for k in self.q.required_indexes()):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"indexes not online after {timeout}s: {states}")
+            time.sleep(0.2)
+
+    def _index_states(self) -> dict[tuple[str, str], tuple[str, str]]:
+        records, _, _ = self.driver.execute_query(_q(self.q.show_indexes), database_=self.database)
+        return {
+            (r["labelsOrTypes"][0], r["properties"][0]): (r["name"], r["state"])
+            for r in records
+            if r["labelsOrTypes"] and r["properties"]
+        }
+
+    def drop_indexes(self) -> None:
+        """Drop the indexes `create_indexes` made."""
+        states = self._index_states()
+        for key in self.q.required_indexes():
+            if key in states:
+                self._write(f"DROP INDEX {quote(states[key][0])} IF EXISTS")
 
     def clear(self) -> None:
         """Delete every entity and job node of the layout."""

@@ -1,12 +1,18 @@
 """The models configuration: parsing, defaults, clear errors, one sensor per model."""
 
+import re
+import textwrap
+
 import dagster as dg
 import pytest
 
 from resources.feeds import JsonlFeedFetcher, Neo4jFeedFetcher, SqlFeedFetcher
 from sensors.automation import automation
+from tests.support.examples import REPO
+from verifily.config.graph_feed import GraphFeedSpec
 from verifily.config.models import load_models_config
 from verifily.errors import InputError
+from verifily.feeds.graph_cypher import GraphQueries
 from verifily_assets.definitions import RETRAIN_TARGET
 
 
@@ -165,3 +171,27 @@ def test_neo4j_feed_resource_reads_its_secrets_from_the_environment_at_use(tmp_p
     assert r.uri == dg.EnvVar("G_URI") and r.password == dg.EnvVar("G_PW")
     assert r.user == dg.EnvVar("NEO4J_USER")
     assert (r.database, r.label, r.meta_properties) == ("graphs", "Doc", ["a", "b"])
+
+
+def _yaml_blocks(text: str) -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+
+
+def test_the_documented_neo4j_feed_entries_parse(tmp_path):
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### Neo4j feeds") :]
+    (entry,) = _yaml_blocks(section)[:1]
+    p = tmp_path / "models.yaml"
+    p.write_text("models:\n  - id: g\n" + entry)
+    spec = load_models_config(p).models[0].feed.graph
+    assert spec == GraphFeedSpec()  # the README shows the defaults
+    guide = (REPO / "deploy" / "README.md").read_text()
+    guide = guide[guide.index("## Retraining from a Neo4j feed") :]
+    models = [b for b in _yaml_blocks(guide) if "models:" in b]
+    p.write_text(textwrap.dedent(models[0]))
+    (model,) = load_models_config(p).models
+    assert model.feed.kind == "neo4j" and model.feed.graph.database == "intelgraph"
+    # The index statements both guides give are the feed's own (which it prints when missing).
+    for doc in (readme, guide):
+        for statement in GraphQueries().index_statements():
+            assert statement.replace("`", "") + ";" in doc
