@@ -464,6 +464,9 @@ class BoltStandin:
             except OSError:
                 return
             number += 1
+            # As Neo4j's server (Netty) does: small replies go out at once, not after the
+            # client's delayed ACK.
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._conns.append(conn)
                 self.open_connections += 1
