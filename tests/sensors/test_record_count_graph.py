@@ -35,28 +35,32 @@ def graph(tmp_path, monkeypatch):
         monkeypatch.setenv("G_NEO4J_URI", server.uri)
         monkeypatch.setenv("G_NEO4J_USER", USER)
         monkeypatch.setenv("G_NEO4J_PASSWORD", PASSWORD)
-        cfg_path = tmp_path / "models.yaml"
-        cfg_path.write_text(
-            "snapshot_root: snaps\n"
-            "models:\n"
-            "  - id: g\n"
-            "    feed: {kind: neo4j, uri_env: G_NEO4J_URI, user_env: G_NEO4J_USER,\n"
-            "           password_env: G_NEO4J_PASSWORD}\n"
-            f"    eval_set: {IRIS}\n"
-        )
-        cfg = load_models_config(cfg_path)
-        sensor = build_record_count_sensor(cfg.models[0], cfg, RETRAIN_TARGET)
-        resource = feed_resource(cfg.models[0].feed)
-        assert isinstance(resource, Neo4jFeedFetcher)
-
-        def tick(cursor=None, instance=None):
-            with dg.build_sensor_context(
-                cursor=cursor, instance=instance, resources={feed_key("g"): resource}
-            ) as ctx:
-                return sensor(ctx)
-
-        yield server, writer, tick
+        yield server, writer, graph_sensor(tmp_path, f"eval_set: {IRIS}")
         writer.close()
+
+
+def graph_sensor(tmp_path, *model_lines: str):
+    """A tick function for model `g`'s sensor on the stand-in (env set by the fixture)."""
+    cfg_path = tmp_path / "models.yaml"
+    cfg_path.write_text(
+        "snapshot_root: snaps\n"
+        "models:\n"
+        "  - id: g\n"
+        "    feed: {kind: neo4j, uri_env: G_NEO4J_URI, user_env: G_NEO4J_USER,\n"
+        "           password_env: G_NEO4J_PASSWORD}\n" + "".join(f"    {m}\n" for m in model_lines)
+    )
+    cfg = load_models_config(cfg_path)
+    sensor = build_record_count_sensor(cfg.models[0], cfg, RETRAIN_TARGET)
+    resource = feed_resource(cfg.models[0].feed)
+    assert isinstance(resource, Neo4jFeedFetcher)
+
+    def tick(cursor=None, instance=None):
+        with dg.build_sensor_context(
+            cursor=cursor, instance=instance, resources={feed_key("g"): resource}
+        ) as ctx:
+            return sensor(ctx)
+
+    return tick
 
 
 def ago(seconds: float) -> datetime:
@@ -171,3 +175,34 @@ def test_a_watching_tick_requests_the_run_when_the_job_completes(graph, tmp_path
     assert req.tags["verifily/window_to"] == "50"
     assert 0.6 <= took < 5, took
     assert json.loads(result.cursor)["n"] == 50
+
+
+def test_a_backlog_is_consumed_in_bounded_windows_of_whole_jobs(graph, tmp_path):
+    _, writer, _ = graph
+    tick = graph_sensor(tmp_path, "max_window_records: 100")
+    for j in range(5):
+        writer.write_entities(f"job-{j}", records(j * 40, 40))
+        writer.complete_job(f"job-{j}", at=ago(3600 - j))
+    cursor, windows = None, []
+    for _ in range(2):
+        result = tick(cursor)
+        (req,) = result.run_requests
+        jobs = DataWindow.from_json(req.tags[DATA_WINDOW]).feed["ingestion_jobs"]
+        windows.append((req.tags["verifily/window_from"], req.tags["verifily/window_to"], jobs))
+        cursor = result.cursor
+    # 40-entity jobs, at most 100 per window: two whole jobs each, never a job split.
+    assert windows == [("0", "80", ["job-0", "job-1"]), ("80", "160", ["job-2", "job-3"])]
+    assert "40/50" in tick(cursor).skip_reason.skip_message
+
+
+def test_start_at_end_ignores_what_was_complete_before_the_first_tick(graph, tmp_path):
+    _, writer, _ = graph
+    tick = graph_sensor(tmp_path, "start_at: end", "min_records: 10")
+    writer.write_entities("old", records(0, 500))
+    writer.complete_job("old", at=ago(60))
+    first = tick()
+    assert not first.run_requests and "0/10" in first.skip_reason.skip_message
+    writer.write_entities("new", records(500, 10))
+    writer.complete_job("new")
+    (req,) = tick(first.cursor).run_requests
+    assert DataWindow.from_json(req.tags[DATA_WINDOW]).feed["ingestion_jobs"] == ["new"]
