@@ -154,11 +154,12 @@ class GraphFeed:
             log.warning("%s: cannot list indexes, assuming they exist: %s", self.where, e)
             _indexed.add(key)
             return
-        ready = {
-            (labels[0], props[0]): state
-            for _, kind, entity, labels, props, state in rows
-            if kind in ("RANGE", "BTREE") and entity == "NODE" and labels and props
-        }
+        ready: dict[tuple[str, str], str] = {}
+        for _, kind, entity, labels, props, state in rows:
+            # Single-property range indexes (BTREE before Neo4j 5); an ONLINE one wins.
+            if kind in ("RANGE", "BTREE") and entity == "NODE" and labels and len(props or []) == 1:
+                if ready.get((labels[0], props[0])) != "ONLINE":
+                    ready[(labels[0], props[0])] = state
         wanted = self.queries.required_indexes()
         missing = [
             s
