@@ -1,12 +1,22 @@
-"""Feed resources: where a model's new records come from (JSONL directory or a SQL table)."""
+"""Feed resources: where a model's new records come from (a JSONL directory, a SQL table or a
+Neo4j graph)."""
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from verifily.config.models import FeedSpec
-from verifily.feeds import DEFAULT_GAP_TIMEOUT_SECONDS, Pending
+from verifily.feeds import (
+    DEFAULT_GAP_TIMEOUT_SECONDS,
+    DEFAULT_GRAPH_GRACE_SECONDS,
+    FeedError,
+    Pending,
+)
+from verifily.feeds.graph import GraphFeed
+from verifily.feeds.graph_cypher import GraphQueries
+from verifily.feeds.graph_records import RecordMapping
 from verifily.feeds.jsonl import JsonlFeed
 from verifily.feeds.sql import DEFAULT_TABLE, SqlFeed
 
@@ -19,7 +29,7 @@ class FeedDataFetcher(dg.ConfigurableResource, ABC):
     """
 
     @abstractmethod
-    def _feed(self) -> JsonlFeed | SqlFeed:
+    def _feed(self) -> JsonlFeed | SqlFeed | GraphFeed:
         """The core feed this resource's configuration describes."""
 
     def start_position(self, start_at: str) -> dict:
@@ -66,9 +76,79 @@ class SqlFeedFetcher(FeedDataFetcher):
         return SqlFeed(self.url, self.table, self.gap_timeout_seconds)
 
 
+class Neo4jFeedFetcher(FeedDataFetcher):
+    """Entities in a Neo4j graph, consumed by completed ingestion job (one driver per use)."""
+
+    uri: str
+    user: str
+    password: str
+    database: str | None = None
+    label: str = "Entity"
+    job_label: str = "IngestionJob"
+    job_property: str = "ingestion_job"
+    input_property: str = "input"
+    output_property: str = "output"
+    id_property: str = "id"
+    meta_properties: list[str] = []
+    completion_grace_seconds: float = DEFAULT_GRAPH_GRACE_SECONDS
+
+    _graph: GraphFeed | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        queries = GraphQueries(
+            label=self.label,
+            job_label=self.job_label,
+            job_property=self.job_property,
+            mapping=RecordMapping(
+                input=self.input_property,
+                output=self.output_property,
+                id=self.id_property,
+                meta=tuple(self.meta_properties),
+            ),
+        )
+        self._graph = GraphFeed(
+            self.uri,
+            self.user,
+            self.password,
+            database=self.database,
+            queries=queries,
+            grace_seconds=self.completion_grace_seconds,
+        )
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._graph is not None:
+            self._graph.close()
+            self._graph = None
+
+    def _feed(self) -> GraphFeed:
+        if self._graph is None:
+            raise FeedError("the neo4j feed resource is used outside its setup and teardown")
+        return self._graph
+
+    def compact(self, position: dict) -> dict:
+        return self._feed().compact(position)
+
+
 def feed_resource(spec: FeedSpec) -> FeedDataFetcher:
-    """The resource for a models-config feed; a SQL URL from an env var stays a secret."""
+    """The resource for a models-config feed; URLs, users and passwords from env vars stay
+    secrets (dg.EnvVar: read where the resource is used, never stored in the definitions)."""
     if spec.kind == "jsonl":
         return JsonlFeedFetcher(path=spec.path or "")
+    if spec.graph is not None:
+        g, q = spec.graph, spec.graph.queries
+        return Neo4jFeedFetcher(
+            uri=dg.EnvVar(g.uri_env),
+            user=dg.EnvVar(g.user_env),
+            password=dg.EnvVar(g.password_env),
+            database=g.database,
+            label=q.label,
+            job_label=q.job_label,
+            job_property=q.job_property,
+            input_property=q.mapping.input,
+            output_property=q.mapping.output,
+            id_property=q.mapping.id,
+            meta_properties=list(q.mapping.meta),
+            completion_grace_seconds=g.completion_grace_seconds,
+        )
     url = dg.EnvVar(spec.url_env) if spec.url_env else spec.url or ""
     return SqlFeedFetcher(url=url, table=spec.table, gap_timeout_seconds=spec.gap_timeout_seconds)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from verifily.config.files import load_yaml_file
+from verifily.config.graph_feed import GraphFeedSpec, parse_graph_feed
 from verifily.config.pipeline import load_thresholds
 from verifily.errors import InputError
 from verifily.feeds import DEFAULT_GAP_TIMEOUT_SECONDS
@@ -29,14 +30,15 @@ MAX_WATCH_SECONDS = 30.0
 INTERVAL_ENV = "VERIFILY_SENSOR_INTERVAL_SECONDS"
 MODELS_CONFIG_ENV = "VERIFILY_MODELS_CONFIG"
 DEFAULT_MODELS_CONFIG = Path("config") / "models.yaml"
-FEED_KINDS = ("jsonl", "sql")
+FEED_KINDS = ("jsonl", "sql", "neo4j")
 START_AT = ("beginning", "end")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
 class FeedSpec:
-    """Where a model's records arrive: a JSONL directory, or a SQL table (URL or env var)."""
+    """Where a model's records arrive: a JSONL directory, a SQL table (URL or env var), or a
+    Neo4j graph (`graph`)."""
 
     kind: str
     path: str | None = None
@@ -44,6 +46,7 @@ class FeedSpec:
     url_env: str | None = None
     table: str = "verifily_feed"
     gap_timeout_seconds: float = DEFAULT_GAP_TIMEOUT_SECONDS
+    graph: GraphFeedSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,8 @@ def _keys(raw: object, allowed: set[str], where: str) -> dict:
 
 
 def _feed(raw: object, base: Path, where: str) -> FeedSpec:
+    if isinstance(raw, dict) and raw.get("kind") == "neo4j":
+        return FeedSpec("neo4j", graph=parse_graph_feed(raw, where))
     raw = _keys(raw, {"kind", "path", "url", "url_env", "table", "gap_timeout_seconds"}, where)
     kind = raw.get("kind", "jsonl")
     if kind not in FEED_KINDS:

@@ -9,6 +9,9 @@ from verifily.errors import InputError
 # How long a hole in a SQL feed's sequence may stay open before the feed treats it as a
 # rolled-back insert and moves past it: longer than an ingestion transaction should stay open.
 DEFAULT_GAP_TIMEOUT_SECONDS = 300.0
+# How long after its completed_at a graph feed's ingestion job may still become visible (its
+# completing transaction commits late): the same bound, for the same reason.
+DEFAULT_GRAPH_GRACE_SECONDS = 300.0
 
 
 class FeedError(InputError):
