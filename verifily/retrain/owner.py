@@ -30,11 +30,16 @@ def _stat(pid: int) -> tuple[str, str] | None:
     return fields[0], fields[19]
 
 
+def process_started(pid: int) -> str:
+    """A process's identity beyond its PID: `<boot id>:<start time in clock ticks>`."""
+    stat = _stat(pid)
+    return f"{_boot_id()}:{stat[1] if stat else ''}"
+
+
 def this_process() -> tuple[str, str, str]:
     """(host, pid, started) of the calling process, as run tags record them."""
     pid = os.getpid()
-    stat = _stat(pid)
-    return socket.gethostname(), str(pid), f"{_boot_id()}:{stat[1] if stat else ''}"
+    return socket.gethostname(), str(pid), process_started(pid)
 
 
 def owner_gone(host: str | None, pid: str | None, started: str | None) -> str | None:
