@@ -50,15 +50,15 @@ def reap_zombie_runs(
             continue
         instance.report_run_failed(run, message=f"{reason}; the run was marked failed")
         reaped.append((run.run_id, reason))
+        staging = tags.get(STAGING_DIR)
+        if staging:
+            sweep_abandoned(Path(staging).parent, lambda run_id: _ended(instance, run_id))
         mlflow_run = tags.get(MLFLOW_RUN_ID)
         if mlflow_run and settings is not None and settings.enabled:
             try:
                 fail_if_running(settings, mlflow_run, f"dagster run failed: {reason}")
             except Exception:  # the tracking store may be down; the run is failed regardless
                 pass
-        staging = tags.get(STAGING_DIR)
-        if staging:
-            sweep_abandoned(Path(staging).parent, lambda run_id: _ended(instance, run_id))
     return reaped
 
 
