@@ -13,6 +13,7 @@ import pytest
 from resources.mlflow_tracker import MLflowTracker
 from sensors.reaper import reap_zombie_runs, zombie_run_reaper
 from tests.support.examples import IRIS
+from tests.support.zombies import dead_process, started_run
 from verifily.dataset.verify import verify_artifact
 from verifily.retrain import steps
 from verifily.retrain.owner import owner_gone, process_started, this_process
@@ -20,34 +21,8 @@ from verifily.retrain.request import RetrainRequest
 from verifily.tags import MLFLOW_RUN_ID, OWNER_HOST, OWNER_PID, OWNER_STARTED, STAGING_DIR
 from verifily.tracking.runs import open_retrain_run
 from verifily.tracking.store import mlflow_client, resolve_tracking_settings
-from verifily_assets.launch import retrain_job_def
-from verifily_assets.run_config import retrain_run_config
 
 RS = dg.DagsterRunStatus
-
-
-def dead_process() -> tuple[str, str]:
-    """(pid, started) of a process that has exited and been reaped."""
-    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    started = process_started(p.pid)
-    p.kill()
-    p.wait()
-    return str(p.pid), started
-
-
-def started_run(instance: dg.DagsterInstance, owner: dict[str, str]) -> dg.DagsterRun:
-    config = retrain_run_config({"dataset_dir": str(IRIS)}, model_id="m").to_config_dict()
-    run = instance.create_run_for_job(
-        retrain_job_def(), run_config=config, tags=owner, status=RS.NOT_STARTED
-    )
-    instance.handle_run_event(
-        run.run_id,
-        dg.DagsterEvent(
-            event_type_value=dg.DagsterEventType.RUN_START.value, job_name=run.job_name
-        ),
-    )
-    assert instance.get_run_by_id(run.run_id).status == RS.STARTED
-    return run
 
 
 def test_owner_identity():
