@@ -13,10 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 import fcntl
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import orjson
 
 from verifily.config.locations import local_state_dir
 from verifily.errors import VerifilyError
@@ -41,9 +42,11 @@ def ledger_path(state_dir: str | os.PathLike | None = None) -> Path:
 
 
 def _decode(line: bytes) -> dict:
-    """The entry in a line, without verifying it (KeyError/ValueError when it is not one)."""
-    envelope = json.loads(line)
-    statement = json.loads(base64.b64decode(envelope["payload"], validate=True))
+    """The entry in a line, without verifying it (KeyError/ValueError when it is not one).
+
+    orjson: every lookup of a champion decodes the whole ledger, and it is ~3x faster here."""
+    envelope = orjson.loads(line)
+    statement = orjson.loads(base64.b64decode(envelope["payload"], validate=True))
     entry = statement["predicate"]
     if not isinstance(entry, dict) or not isinstance(entry.get("details"), dict):
         raise ValueError("not a ledger entry")
@@ -113,32 +116,33 @@ def verify_ledger(path: str | os.PathLike, keys: KeyRing, model: str | None = No
     lines = data.split(b"\n")
     if lines[-1]:
         check.problems.append(f"line {len(lines)}: truncated entry (no newline)")
-    prev: bytes | None = None
+    # The SHA-256 of the previous line: what this line's prev_hash must be.
+    prev_digest = GENESIS
     for i, line in enumerate(lines[:-1]):
+        digest = sha256_bytes(line)
         where = f"line {i + 1}"
         try:
             entry = _decode(line)
         except (KeyError, ValueError, TypeError, binascii.Error):
             check.problems.append(f"{where}: not a signed ledger entry")
-            prev = line
+            prev_digest = digest
             continue
         where = f"entry #{entry.get('seq')} (line {i + 1})"
         if model is None or entry["details"].get("model") == model:
             try:
-                verified = open_statement(json.loads(line), keys, PREDICATE_TYPE)
+                verified = open_statement(orjson.loads(line), keys, PREDICATE_TYPE)
                 entry = {**verified.statement["predicate"], "signed_by": verified.keyid}
             except EnvelopeError as e:
                 check.problems.append(f"{where}: {e}")
         if entry.get("seq") != i:
             check.problems.append(f"{where}: sequence number {entry.get('seq')} where {i} expected")
-        expected = GENESIS if prev is None else sha256_bytes(prev)
-        if entry.get("prev_hash") != expected:
+        if entry.get("prev_hash") != prev_digest:
             check.problems.append(
                 f"{where}: broken chain (prev_hash does not match line {i}): entries were "
                 "removed, reordered or rewritten"
             )
-        check.entries.append({**entry, "entry_sha256": sha256_bytes(line)})
-        prev = line
+        check.entries.append({**entry, "entry_sha256": digest})
+        prev_digest = digest
     return check
 
 

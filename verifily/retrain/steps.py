@@ -181,9 +181,9 @@ def decide(
     return state
 
 
-def publish(state: dict, signer: Signer | None = None) -> dict:
-    """Write usage.json and run_meta.json, seal hashes.json, sign attestation.json over
-    everything, rename into place; return the response (with the attestation's digest)."""
+def seal(state: dict) -> dict:
+    """Write usage.json and run_meta.json and seal hashes.json over the staged run; returns the
+    contract. The unsigned half of `publish`."""
     staging = Path(state["staging_dir"])
     final = Path(state["final_dir"])
     req = RetrainRequest.from_dict(state["request"])
@@ -216,7 +216,14 @@ def publish(state: dict, signer: Signer | None = None) -> dict:
         },
     )
     append_audit(staging, "sealed", run_name=final.name)
-    contract = seal_run_dir(staging)
+    return seal_run_dir(staging)
+
+
+def publish(state: dict, signer: Signer | None = None) -> dict:
+    """Seal the run (`seal`), sign attestation.json over everything, rename into place; return
+    the response (with the attestation's digest and signer)."""
+    contract = seal(state)
+    staging, final = Path(state["staging_dir"]), Path(state["final_dir"])
     predicate = retrain_provenance(state, contract["files"]["decision/decision.json"])
     signed = attest_run_dir(
         staging, contract["files"], predicate, default_signer() if signer is None else signer

@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from verifily.fsutil import write_bytes_durable
 from verifily.hashing import canonical_json, sha256_file
 from verifily.rundir.contract import ATTESTATION_FILE, CONTRACT_FILE
 from verifily.signing.dsse import EnvelopeError
@@ -40,12 +39,13 @@ def attest_run_dir(
     run_dir: str | os.PathLike, artifacts: dict[str, str], predicate: dict, signer: Signer
 ) -> Attestation:
     """Sign a Statement over `artifacts` (path -> SHA-256, from sealing) and `hashes.json`, and
-    write it as `attestation.json`, durably."""
+    write it as `attestation.json` into the staged run directory (publishing fsyncs it with
+    every other file before the rename makes the run visible)."""
     d = Path(run_dir)
     subjects = {**artifacts, CONTRACT_FILE: sha256_file(d / CONTRACT_FILE)}
     statement = make_statement(subjects, PREDICATE_TYPE, predicate)
     signed = sign_statement(statement, signer)
-    write_bytes_durable(d / ATTESTATION_FILE, canonical_json(signed.envelope) + b"\n")
+    (d / ATTESTATION_FILE).write_bytes(canonical_json(signed.envelope) + b"\n")
     return Attestation(signed.digest, signed.keyid, statement)
 
 

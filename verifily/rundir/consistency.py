@@ -6,15 +6,16 @@ proves it tells the same story as the files beside it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+import orjson
 
 from verifily.rundir.audit import AUDIT_FILE
 
 
 def _json(d: Path, rel: str) -> dict | None:
     try:
-        value = json.loads((d / rel).read_text())
+        value = orjson.loads((d / rel).read_bytes())
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
@@ -28,7 +29,7 @@ def _entries(d: Path) -> dict[str, list[dict]]:
         return by_event
     for line in lines:
         try:
-            e = json.loads(line)
+            e = orjson.loads(line)
         except ValueError:
             continue  # audit_problems names the line
         if isinstance(e, dict) and isinstance(e.get("details"), dict):

@@ -8,7 +8,8 @@ MLflow run ids, the code's versions) and, as a byproduct, what was decided and w
 
 from __future__ import annotations
 
-from importlib import metadata
+import json
+from pathlib import Path
 
 from verifily.rundir.audit import utc_now
 
@@ -17,15 +18,14 @@ BUILDER_ID = "https://verifily.dev/builder/retrain_job"
 CODE_PACKAGES = ("verifily", "dagster", "mlflow", "scikit-learn")
 
 
-def code_versions() -> dict[str, str]:
-    """Versions of the code that decided (a package not installed is left out)."""
-    out = {}
-    for name in CODE_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+def code_versions(staging_dir: str) -> dict[str, str]:
+    """Versions of the code that decided, as the run's environment.json recorded them at its
+    start (looking them up again costs milliseconds; a package not installed is left out)."""
+    try:
+        packages = json.loads((Path(staging_dir) / "environment.json").read_text())["packages"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {k: str(packages[k]) for k in CODE_PACKAGES if packages.get(k)}
 
 
 def _run_ref(name: str, ref: dict | None, **annotations: object) -> list[dict]:
@@ -75,7 +75,7 @@ def retrain_provenance(state: dict, decision_sha256: str) -> dict:
             "resolvedDependencies": deps,
         },
         "runDetails": {
-            "builder": {"id": BUILDER_ID, "version": code_versions()},
+            "builder": {"id": BUILDER_ID, "version": code_versions(state["staging_dir"])},
             "metadata": {
                 "invocationId": state.get("run_id") or "",
                 "startedOn": state["started_at"],
