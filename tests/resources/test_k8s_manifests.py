@@ -235,9 +235,7 @@ def test_helm_values_agree_with_the_manifests_and_the_settings():
     assert any(t["key"] == "verifily/model_id" for t in limits["tagConcurrencyLimits"])
     # The signing key: its Secret is mounted in the code server (and so the run workers) at
     # the path VERIFILY_SIGNING_KEY names, and forwarded as a volume into every step pod.
-    secret = {
-        vol["name"]: vol["secret"]["secretName"] for vol in dep["volumes"] if "secret" in vol
-    }
+    secret = {vol["name"]: vol["secret"]["secretName"] for vol in dep["volumes"] if "secret" in vol}
     assert settings.signing_key_secret in secret.values()
     (name,) = [n for n, s in secret.items() if s == settings.signing_key_secret]
     key_mount = next(m for m in dep["volumeMounts"] if m["name"] == name)
