@@ -189,7 +189,7 @@ def decision_anchor(run_id: str, instance: dg.DagsterInstance | None = None) -> 
     """What the `decision` of a Dagster run recorded in the event log (attestation digest,
     chain hash, run directory); {} when it recorded none, None for a run the instance does not
     know. The event log is an anchor a rewrite of the run directory cannot reach."""
-    instance = instance or dg.DagsterInstance.get()
+    instance = instance or open_instance()
     if instance.get_run_by_id(run_id) is None:
         return None
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
