@@ -144,7 +144,3 @@ def trusted_keys(pubkey_files: list[str] | tuple[str, ...] | None = None) -> Key
         keys += [load_public_key(p) for p in sorted(trusted.glob("*.pem"))]
     return key_ring(keys)
 
-
-def describe(s: Signer) -> str:
-    """A line naming a signer: its key id and where the key came from."""
-    return f"{s.keyid} ({s.source})"
