@@ -93,6 +93,16 @@ def append_promotion(
     return {**entry, "signed_by": signer.keyid, "entry_sha256": sha256_bytes(line)}
 
 
+def _read(p: Path) -> bytes:
+    """The ledger's bytes under a shared lock: never half of an entry being appended."""
+    with open(p, "rb") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_SH)
+        try:
+            return f.read()
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
 @dataclass
 class LedgerCheck:
     """Entries in order (as far as they could be read) and every problem, first bad first."""
@@ -112,8 +122,7 @@ def verify_ledger(path: str | os.PathLike, keys: KeyRing, model: str | None = No
     check = LedgerCheck()
     if not p.is_file():
         return check
-    data = p.read_bytes()
-    lines = data.split(b"\n")
+    lines = _read(p).split(b"\n")
     if lines[-1]:
         check.problems.append(f"line {len(lines)}: truncated entry (no newline)")
     # The SHA-256 of the previous line: what this line's prev_hash must be.
@@ -153,7 +162,7 @@ def read_ledger(path: str | os.PathLike, model: str | None = None) -> list[dict]
     if not p.is_file():
         return []
     out = []
-    for line in p.read_bytes().splitlines():
+    for line in _read(p).splitlines():
         try:
             entry = _decode(line)
         except (KeyError, ValueError, TypeError, binascii.Error):
