@@ -9,7 +9,7 @@ re-scoring the champion.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from verifily.decision.references import Reference, verified_run
@@ -113,9 +113,6 @@ class ChampionBaseline:
     label: str | None = None
     digest: str | None = None
     error: str | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def champion_baseline(state: dict, keys: KeyRing | None = None) -> ChampionBaseline:
