@@ -143,4 +143,3 @@ def trusted_keys(pubkey_files: list[str] | tuple[str, ...] | None = None) -> Key
     if trusted.is_dir():
         keys += [load_public_key(p) for p in sorted(trusted.glob("*.pem"))]
     return key_ring(keys)
-
