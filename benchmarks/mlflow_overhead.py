@@ -56,7 +56,7 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
 TRACKING_CALLS = {
     "verifily_assets.tracking": ["open_retrain_run"],
     "verifily_assets.training": ["log_evaluation"],
-    "verifily_assets.decision": ["champion_baseline", "log_decision"],
+    "verifily_assets.decision": ["log_decision", "log_attestation"],
     "verifily_assets.promotion": ["promote", "finish_retrain"],
 }
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import dagster as dg
 from pydantic import Field
 
+from verifily.config.locations import SIGNING_KEY_ENV
 from verifily.errors import InputError
 from verifily.feeds.window import DataWindow, compact_time
 from verifily.tags import (
@@ -28,6 +29,10 @@ from verifily.tags import (
 
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 SHARED_VOLUME = "verifily-shared"
+# The signing key's Secret, mounted read-only into every step pod (the decision signs the run
+# directory, the promotion the ledger entry); VERIFILY_SIGNING_KEY names the file in it.
+SIGNING_KEY_VOLUME = "verifily-signing-key"
+SIGNING_KEY_MOUNT = "/var/run/secrets/verifily"
 STEP_JOB_TTL_SECONDS = 3600
 # Settings every step pod needs to rebuild the same code location the run worker built (the
 # executor, the output root, the IO manager storage, the real-training gate, MLflow): step pods
@@ -69,6 +74,10 @@ class K8sStepSettings(dg.ConfigurableResource):
     kubeconfig_file: str | None = Field(
         None, description="Outside a cluster only (tests, a laptop): kubeconfig to use"
     )
+    signing_key_secret: str | None = Field(
+        None,
+        description=f"Secret holding the signing key, mounted read-only at {SIGNING_KEY_MOUNT}",
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "K8sStepSettings":
@@ -86,6 +95,14 @@ class K8sStepSettings(dg.ConfigurableResource):
         if not os.path.isabs(mount):
             raise InputError(f"RETRAINING_SHARED_MOUNT {mount!r} must be an absolute path")
         secrets = _names(env, "RETRAINING_IMAGE_PULL_SECRETS")
+        key_secret = env.get("RETRAINING_SIGNING_KEY_SECRET", "").strip() or None
+        key_file = env.get(SIGNING_KEY_ENV, "")
+        if key_secret and os.path.dirname(os.path.normpath(key_file)) != SIGNING_KEY_MOUNT:
+            raise InputError(
+                f"RETRAINING_SIGNING_KEY_SECRET mounts the key at {SIGNING_KEY_MOUNT}; set "
+                f"{SIGNING_KEY_ENV} to a file there (e.g. {SIGNING_KEY_MOUNT}/signing.pem), "
+                f"got {key_file!r}"
+            )
         return cls(
             namespace=env.get("RETRAINING_NAMESPACE", "verifily"),
             image=image,
@@ -98,6 +115,7 @@ class K8sStepSettings(dg.ConfigurableResource):
             max_runtime_seconds=_positive(env, "RETRAINING_MAX_RUNTIME_SECONDS", 6 * 3600),
             pod_start_timeout_seconds=_positive(env, "RETRAINING_POD_START_TIMEOUT_SECONDS", 300),
             kubeconfig_file=env.get("RETRAINING_KUBECONFIG") or None,
+            signing_key_secret=key_secret,
         )
 
     @property
@@ -191,6 +209,16 @@ class K8sStepSettings(dg.ConfigurableResource):
                 },
             },
         }
+        if self.signing_key_secret:
+            config["volumes"].append(
+                {
+                    "name": SIGNING_KEY_VOLUME,
+                    "secret": {"secret_name": self.signing_key_secret, "default_mode": 0o400},
+                }
+            )
+            config["volume_mounts"].append(
+                {"name": SIGNING_KEY_VOLUME, "mount_path": SIGNING_KEY_MOUNT, "read_only": True}
+            )
         if self.image_pull_secrets:
             config["image_pull_secrets"] = [{"name": s} for s in self.image_pull_secrets]
         if self.env_secrets:

@@ -8,9 +8,9 @@ import pytest
 
 from tests.support.examples import IRIS
 
-# Shared fixtures: a real PostgreSQL server (`postgres_url`) and the MLflow tests' clean
-# tracking env, template store and real server.
-pytest_plugins = ["tests.support.postgres", "tests.support.mlflow_server"]
+# Shared fixtures: a real PostgreSQL server (`postgres_url`), the MLflow tests' clean tracking
+# env, template store and real server, and the session's signing key (VERIFILY_SIGNING_KEY).
+pytest_plugins = ["tests.support.postgres", "tests.support.mlflow_server", "tests.support.keys"]
 
 
 @pytest.fixture

@@ -41,6 +41,13 @@ REQUEST_SHA256 = PREFIX + "request_sha256"
 SUBMISSION_ID = PREFIX + "submission_id"
 # Runs the API created from a borrowed origin (never borrowed from in turn).
 QUEUED_BY = PREFIX + "queued_by"
+# Who executes an in-process run (CLI, API sync): the reaper fails it when that process is gone.
+OWNER_HOST = PREFIX + "owner_host"
+OWNER_PID = PREFIX + "owner_pid"
+# The owner's process start time (clock ticks since boot) and boot id: a reused PID is not it.
+OWNER_STARTED = PREFIX + "owner_started"
+# The run's staging directory, once allocated: what the reaper sweeps when the run is failed.
+STAGING_DIR = PREFIX + "staging_dir"
 
 # Op tag of the heavy steps (their own Kubernetes requests and limits).
 OP_HEAVY = PREFIX + "heavy"
@@ -79,3 +86,6 @@ MLFLOW_REASONS = "verifily.reasons"
 MLFLOW_ERROR = "verifily.error"
 MLFLOW_PROMOTION = "verifily.promotion"
 MLFLOW_EVAL_METRICS = "verifily.eval_metrics"
+# The SHA-256 of the run directory's signed in-toto Statement, and the key id that signed it.
+MLFLOW_ATTESTATION_DIGEST = "verifily.attestation_digest"
+MLFLOW_SIGNED_BY = "verifily.signed_by"

@@ -6,7 +6,7 @@ from resources.mlflow_tracker import MLflowTracker
 from verifily.decision import gates
 from verifily.registry.champion import champion_baseline
 from verifily.retrain import steps
-from verifily.tracking.runs import log_decision
+from verifily.tracking.runs import log_attestation, log_decision
 from verifily_assets.asset_schemas import DECISION_COLUMNS, column_schema
 from verifily_assets.decision_report import decision_markdown
 from verifily_assets.failures import verifily_failure
@@ -34,17 +34,19 @@ def decision(
                     gates.sealed_contamination_gate(eval_results["staging_dir"], limit),
                 ]
                 settings = mlflow.settings()
-                state, base, label, warning = champion_baseline(settings, eval_results)
-                if warning:
-                    context.log.warning(warning)
-                state = steps.decide(
-                    state, gates=results, baseline_metrics=base, baseline_label=label
-                )
+                champion = champion_baseline(eval_results)
+                if champion.error:
+                    context.log.warning(f"baseline unavailable: {champion.error}")
+                state = steps.decide(eval_results, gates=results, champion=champion)
                 state = warn(context, log_decision(settings, state))
                 response = steps.publish(state)
         except BaseException:
             steps.abandon(eval_results)
             raise
+        state = warn(
+            context,
+            log_attestation(settings, state, response["attestation_digest"], response["signed_by"]),
+        )
     url = (state.get("mlflow") or {}).get("url")
     response = {
         **response,
@@ -65,6 +67,11 @@ def decision(
             "run_dir": dg.MetadataValue.path(response["run_dir"]),
             "baseline": str((d.get("baseline") or {}).get("source") or "none"),
             "exit_code": dg.MetadataValue.int(d["exit_code"]),
+            # Anchors outside the run directory: `verifily validate --instance` compares them.
+            "attestation_digest": response["attestation_digest"],
+            "signed_by": response["signed_by"],
+            "chain_hash": response["chain_hash"],
+            "champion_compared": str((d.get("champion") or {}).get("version") or "none"),
             **mlflow_metadata(state),
         },
     )
@@ -72,12 +79,14 @@ def decision(
 
 @dg.asset_check(asset=decision, blocking=True, partitions_def=MODEL_PARTITIONS)
 def run_contract(decision: dict) -> dg.AssetCheckResult:
-    """The published run directory matches its hashes.json, chain hash and audit chain."""
-    gate = gates.run_contract_gate(decision["run_dir"])
+    """The published run directory's signed attestation, hashes.json and audit log hold."""
+    with verifily_failure():
+        gate = gates.run_contract_gate(decision["run_dir"])
     return dg.AssetCheckResult(
         passed=bool(gate["passed"]),
         metadata={
             "run_dir": dg.MetadataValue.path(decision["run_dir"]),
             "problems": "\n".join(gate["problems"]) or "none",
+            "attestation_digest": str(gate["attestation_digest"] or "none"),
         },
     )

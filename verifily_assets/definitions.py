@@ -16,6 +16,7 @@ from sensors.automation import automation
 from sensors.k8s_step_watch import k8s_step_watch
 from sensors.mlflow_runs import mlflow_run_failures
 from sensors.model_partitions import model_partitions_sensor
+from sensors.reaper import zombie_run_reaper
 from sensors.target import RetrainTarget
 from verifily_assets.contamination import contamination_gate, contamination_report
 from verifily_assets.dataset import dataset_artifact, dataset_integrity
@@ -45,7 +46,13 @@ defs = dg.Definitions(
     ],
     asset_checks=[dataset_integrity, contamination_gate, run_contract],
     jobs=[retrain_job],
-    sensors=[model_partitions_sensor, mlflow_run_failures, *automation_sensors, *k8s_sensors],
+    sensors=[
+        model_partitions_sensor,
+        mlflow_run_failures,
+        zombie_run_reaper,
+        *automation_sensors,
+        *k8s_sensors,
+    ],
     resources={
         "settings": VerifilySettings(
             output_root=OUTPUT_ROOT,

@@ -8,9 +8,20 @@ from collections.abc import Mapping
 import dagster as dg
 
 from resources.mlflow_tracker import MLflowTracker
+from sensors.reaper import reap_zombie_runs
 from verifily.config.locations import ensure_dagster_home
 from verifily.errors import InputError, NotImplementedModeError, VerifilyError
-from verifily.tags import MLFLOW_RUN_ID, PARTITION, RETRAIN_JOB, TRIGGER_CLI
+from verifily.retrain.owner import this_process
+from verifily.signing.keystore import signer
+from verifily.tags import (
+    MLFLOW_RUN_ID,
+    OWNER_HOST,
+    OWNER_PID,
+    OWNER_STARTED,
+    PARTITION,
+    RETRAIN_JOB,
+    TRIGGER_CLI,
+)
 from verifily.tracking.runs import fail_if_running
 from verifily_assets.definitions import defs
 from verifily_assets.partitions import ensure_model_partition
@@ -95,24 +106,30 @@ def run_retrain(
 ) -> dict:
     """Execute retrain_job in this process and return the response object.
 
-    The run is recorded in the instance under DAGSTER_HOME, so it shows in the UI afterwards.
-    Raises InputError for bad config, RunFailedError (with the step's exit code) on failure.
+    The run is recorded in the instance under DAGSTER_HOME, so it shows in the UI afterwards,
+    with this process as its owner: if the process dies, the reaper fails the run. Runs of
+    owners that are gone are reaped first. Raises InputError for bad config (or a signing key
+    that cannot sign), RunFailedError (with the step's exit code) on failure.
     """
     if not request_fields.get("dataset_dir"):
         raise InputError("dataset_dir is required")
+    signer()
     model_id = model_of(request_fields)
     run_config = retrain_run_config(
         {**request_fields, "project_id": model_id}, model_id=model_id, log_level=log_level
     )
     if instance is None:
         instance = open_instance()
+    reap_zombies(instance)
     ensure_model_partition(instance, model_id)
+    host, pid, started = this_process()
+    owner = {OWNER_HOST: host, OWNER_PID: pid, OWNER_STARTED: started}
     try:
         result = retrain_job_def().execute_in_process(
             run_config=run_config,
             instance=instance,
             partition_key=model_id,
-            tags=retrain_tags(model_id=model_id, trigger=trigger, extra=tags),
+            tags=retrain_tags(model_id=model_id, trigger=trigger, extra={**(tags or {}), **owner}),
             raise_on_error=False,
         )
     except dg.DagsterInvalidConfigError as e:
@@ -158,6 +175,30 @@ def create_queued_run(
     )
 
 
+def reap_zombies(instance: dg.DagsterInstance) -> list[tuple[str, str]]:
+    """Fail in-process runs whose owner process is gone (checked before every CLI and API
+    retrain, besides the daemon's sensor); [(run id, reason)]."""
+    try:
+        settings = MLflowTracker().settings()
+    except InputError:
+        settings = None  # a bad MLflow config is the retrain's to report; reap without it
+    return reap_zombie_runs(instance, settings)
+
+
+def decision_anchor(run_id: str, instance: dg.DagsterInstance | None = None) -> dict | None:
+    """What the `decision` of a Dagster run recorded in the event log (attestation digest,
+    chain hash, run directory); {} when it recorded none, None for a run the instance does not
+    know. The event log is an anchor a rewrite of the run directory cannot reach."""
+    instance = instance or open_instance()
+    if instance.get_run_by_id(run_id) is None:
+        return None
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        mat = entry.asset_materialization
+        if mat is not None and mat.asset_key == dg.AssetKey("decision"):
+            return {k: v.value for k, v in mat.metadata.items()}
+    return {}
+
+
 def fail_mlflow_run_of(instance: dg.DagsterInstance, dagster_run_id: str, error: str) -> None:
     """In-process runs have no sensor daemon: close a failed run's MLflow run ourselves."""
     dagster_run = instance.get_run_by_id(dagster_run_id)
@@ -169,4 +210,11 @@ def fail_mlflow_run_of(instance: dg.DagsterInstance, dagster_run_id: str, error:
             pass
 
 
-__all__ = ["run_retrain", "open_instance", "RunFailedError", "NotImplementedModeError"]
+__all__ = [
+    "run_retrain",
+    "open_instance",
+    "reap_zombies",
+    "decision_anchor",
+    "RunFailedError",
+    "NotImplementedModeError",
+]

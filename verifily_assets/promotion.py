@@ -24,7 +24,8 @@ from verifily_assets.tracking import mlflow_run_fails_with_step
 def promotion(
     context: dg.AssetExecutionContext, decision: dict, mlflow: MLflowTracker
 ) -> dg.MaterializeResult:
-    """The model version the decision promoted: SHIP -> champion, INVESTIGATE -> challenger."""
+    """The model version the decision promoted: SHIP -> champion (compare-and-swap on the
+    champion the decision compared with), INVESTIGATE -> challenger."""
     meta = json.loads((Path(decision["run_dir"]) / "run_meta.json").read_text())
     run_id, tracking_error = meta.get("mlflow_run_id"), meta.get("mlflow_error")
     settings = mlflow.settings()
@@ -54,6 +55,9 @@ def promotion(
             f"{result['model']}: alias {result['alias']} moved "
             f"{result['from_version'] or 'none'} -> v{result['version']}"
         )
+    elif result.get("redecision"):
+        context.log.warning(f"{result['model']}: champion not moved: {result['reason']}")
+    redecision = result.get("redecision")
     return dg.MaterializeResult(
         value=result,
         metadata={
@@ -64,6 +68,11 @@ def promotion(
             "from_version": str(result.get("from_version") or "none"),
             "reason": result.get("reason", "decision " + meta["decision"]),
             "mlflow_run_id": str(run_id or "none"),
+            # The champion moved after the decision: what the candidate was re-decided to.
+            "redecision": str(redecision["recommendation"]) if redecision else "none",
+            # Where this promotion sits in the signed ledger (an anchor against truncation).
+            "ledger_seq": str(result.get("ledger_seq", "none")),
+            "ledger_entry_sha256": str(result.get("ledger_entry_sha256") or "none"),
         },
     )
 

@@ -9,6 +9,7 @@ from verifily.dataset.artifact import DatasetInfo
 from verifily.retrain import steps
 from verifily.retrain.request import RetrainRequest
 from verifily.rundir.sweep import sweep_abandoned
+from verifily.tags import STAGING_DIR
 from verifily.tracking.runs import log_evaluation
 from verifily_assets.asset_schemas import METRIC_COLUMNS, column_schema, metrics_table
 from verifily_assets.failures import verifily_failure
@@ -53,6 +54,8 @@ def retrain_run(
             state = steps.start(
                 req, DatasetInfo(**dataset), run_id=context.run.run_id, window=window
             )
+            # What the zombie reaper sweeps if this run's process dies before publishing.
+            context.instance.add_run_tags(context.run.run_id, {STAGING_DIR: state["staging_dir"]})
             write_report(state["staging_dir"], contamination_report)
             state = open_tracking(context, mlflow, state)
             context.log.info(f"training ({req.mode}, seed {req.seed}) in {state['staging_dir']}")

@@ -46,7 +46,7 @@ def files_response(run_dir: Path) -> dict:
         "decision": decision["recommendation"],
         "exit_code": decision["exit_code"],
         "eval_summary": {**evals["metrics"], "primary_metric": decision["primary_metric"]},
-        "artifacts": sorted([*hashes["files"], "hashes.json"]),
+        "artifacts": sorted([*hashes["files"], "hashes.json", "attestation.json"]),
     }
 
 

@@ -3,8 +3,9 @@
 import pytest
 
 from tests.support.mlflow_server import assert_tracked, retrain
-from verifily.registry.champion import champion
+from verifily.registry.champion import champion_results, current_champion
 from verifily.registry.versions import aliases
+from verifily.signing.keystore import trusted_keys
 from verifily.tracking.store import resolve_tracking_settings
 
 
@@ -17,6 +18,8 @@ def test_retrain_tracked_and_promoted_through_server(instance, mlflow_server, tm
     assert response["decision"] == "SHIP"
     assert_tracked(instance, response)
     assert aliases(settings, "iris") == {"champion": "1"}
-    # The next retrain's baseline comes from the server's registry.
+    # The next retrain's baseline is the champion the signed ledger names (MLflow mirrors it).
     metrics = {k: v for k, v in response["eval_summary"].items() if k != "primary_metric"}
-    assert champion(settings, "iris")["metrics"] == metrics
+    holder = current_champion("iris")
+    assert holder is not None and holder.version == "1"
+    assert champion_results(holder, trusted_keys()).value == metrics

@@ -81,6 +81,7 @@ SETTINGS = [
         image_pull_secrets=["regcred"],
         shared_mount="/data",
         kubeconfig_file="/etc/kube/config",
+        signing_key_secret="verifily-signing-key",
     ),
 ]
 
@@ -206,7 +207,7 @@ def test_helm_values_kubernetes_pieces_validate_in_a_pod():
 def test_helm_values_agree_with_the_manifests_and_the_settings():
     v = values()
     dep = v["dagster-user-deployments"]["deployments"][0]
-    env = {e["name"]: e["value"] for e in dep["env"]}
+    env = {e["name"]: e["value"] for e in dep["env"] if "value" in e}
     settings = K8sStepSettings.from_env(env)  # the code location accepts what we ship
     assert env["VERIFILY_EXECUTOR"] == "k8s"
     assert settings.image == f"{dep['image']['repository']}:{dep['image']['tag']}"
@@ -232,6 +233,19 @@ def test_helm_values_agree_with_the_manifests_and_the_settings():
     # The per-model concurrency limit keys on the tag every launcher sets.
     limits = v["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
     assert any(t["key"] == "verifily/model_id" for t in limits["tagConcurrencyLimits"])
+    # The signing key: its Secret is mounted in the code server (and so the run workers) at
+    # the path VERIFILY_SIGNING_KEY names, and forwarded as a volume into every step pod.
+    secret = {vol["name"]: vol["secret"]["secretName"] for vol in dep["volumes"] if "secret" in vol}
+    assert settings.signing_key_secret in secret.values()
+    (name,) = [n for n, s in secret.items() if s == settings.signing_key_secret]
+    key_mount = next(m for m in dep["volumeMounts"] if m["name"] == name)
+    assert key_mount["readOnly"] is True
+    assert env["VERIFILY_SIGNING_KEY"].startswith(key_mount["mountPath"] + "/")
+    # The ledger and the keys' trusted/ directory live on the shared claim, not in one pod.
+    assert env["VERIFILY_STATE_DIR"].startswith(settings.shared_mount + "/")
+    # Promotion locks in the deployment's PostgreSQL, whose URL comes from a Secret that the
+    # step pods get too.
+    assert any(s["name"] in settings.env_secrets for s in dep["envSecrets"])
     mlflow = manifests["mlflow.yaml:Service"]
     host = f"{mlflow['metadata']['name']}.{mlflow['metadata']['namespace']}.svc.cluster.local"
     assert env["MLFLOW_TRACKING_URI"] == f"http://{host}:{mlflow['spec']['ports'][0]['port']}"

@@ -66,6 +66,28 @@ def test_settings_read_every_retraining_variable():
     assert cfg["labels"][LABEL_WINDOW_END] == "20261122T093000Z"
     assert f"VERIFILY_DATA_WINDOW={window.to_json()}" in cfg["env_vars"]
     assert cfg["load_incluster_config"] is True and "kubeconfig_file" not in cfg
+    assert [v["name"] for v in cfg["volumes"]] == ["verifily-shared"]
+
+
+def test_the_signing_key_secret_is_mounted_read_only_in_step_pods():
+    env = {
+        **BASE,
+        "RETRAINING_SIGNING_KEY_SECRET": "verifily-signing-key",
+        "VERIFILY_SIGNING_KEY": "/var/run/secrets/verifily/signing.pem",
+    }
+    cfg = K8sStepSettings.from_env(env).executor_config(model_id="iris", env=env)
+    assert cfg["volumes"][1] == {
+        "name": "verifily-signing-key",
+        "secret": {"secret_name": "verifily-signing-key", "default_mode": 0o400},
+    }
+    assert cfg["volume_mounts"][1] == {
+        "name": "verifily-signing-key",
+        "mount_path": "/var/run/secrets/verifily",
+        "read_only": True,
+    }
+    assert "VERIFILY_SIGNING_KEY=/var/run/secrets/verifily/signing.pem" in cfg["env_vars"]
+    with pytest.raises(InputError, match="set VERIFILY_SIGNING_KEY to a file there"):
+        K8sStepSettings.from_env({**env, "VERIFILY_SIGNING_KEY": "/verifily/signing.pem"})
 
 
 def test_settings_forward_the_code_location_environment_to_step_pods():

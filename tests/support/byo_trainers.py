@@ -1,5 +1,6 @@
 """Bring-your-own trainers used by the tests, loaded by Verifily as `module:function`."""
 
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -40,3 +41,10 @@ def train_returns_nothing(records, seed, workdir):
 
 
 NOT_A_FUNCTION = 42
+
+
+def train_until_killed(records, seed, workdir: Path):
+    """Says it has started (workdir/started), then trains "forever": a retrain to kill mid-step."""
+    (workdir / "started").write_text("training\n")
+    time.sleep(600)
+    raise RuntimeError("the test should have killed this retrain")

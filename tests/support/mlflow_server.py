@@ -14,6 +14,8 @@ import dagster as dg
 import pytest
 
 from tests.support.examples import IRIS
+from verifily.rundir.validation import verify_run_dir
+from verifily.signing.keystore import trusted_keys
 from verifily.tags import MLFLOW_RUN_ID
 from verifily.tracking.store import mlflow_client, resolve_tracking_settings
 from verifily_assets.launch import run_retrain
@@ -152,3 +154,7 @@ def assert_tracked(instance: dg.DagsterInstance, response: dict) -> None:
     assert instance.get_run_by_id(response["run_id"]).tags[MLFLOW_RUN_ID] == run.info.run_id
     mat = instance.get_latest_materialization_event(dg.AssetKey("decision"))
     assert mat.asset_materialization.metadata["mlflow_run_id"].value == run.info.run_id
+    # The signed attestation's digest is anchored in MLflow and in the event log.
+    digest = verify_run_dir(run_dir, trusted_keys()).digest
+    assert digest and run.data.tags["verifily.attestation_digest"] == digest
+    assert mat.asset_materialization.metadata["attestation_digest"].value == digest

@@ -37,6 +37,9 @@ class RetrainResponse(BaseModel):
     artifacts: dict[str, str]
     job_id: str | None = None
     reasons: list[str] = []
+    # The SHA-256 of the run's signed in-toto Statement, and the key id that signed it.
+    attestation_digest: str | None = None
+    signed_by: str | None = None
 
 
 class JobSubmitted(BaseModel):

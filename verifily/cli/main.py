@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from verifily.cli import datasets, promotions, retraining, servers
+from verifily.cli import datasets, promotions, retraining, servers, trust
 from verifily.errors import VerifilyError
 
 
@@ -20,7 +20,8 @@ def cli() -> None:
 
 for command in (
     retraining.retrain,
-    retraining.validate,
+    trust.validate,
+    trust.keys,
     datasets.verify,
     datasets.ingest,
     datasets.contamination,

@@ -9,7 +9,9 @@ import os
 import click
 
 from verifily.registry import promote
-from verifily.registry.ledger import ledger_path, ledger_problems, read_ledger
+from verifily.registry.ledger import ledger_path, read_ledger, verify_ledger
+from verifily.signing.keys import SigningKeyError
+from verifily.signing.keystore import trusted_keys
 from verifily.tracking.store import resolve_tracking_settings
 
 
@@ -19,14 +21,28 @@ def _actor() -> str:
 
 @click.command()
 @click.argument("model")
+@click.option(
+    "--pubkey",
+    "pubkeys",
+    multiple=True,
+    help="Accept only signatures by this public key (PEM); repeat for several. Default: the "
+    "local signing key's public key and keys/trusted/.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
-def promotions(model: str, as_json: bool) -> None:
+def promotions(model: str, pubkeys: tuple, as_json: bool) -> None:
     """List every alias move of MODEL from the promotion ledger, oldest first.
 
-    Exits 1 when the ledger's hash chain is broken (the entries are still shown).
+    Verifies every entry's signature and the hash chain; exits 1 naming the first bad entry
+    (the entries are still shown).
     """
     path = ledger_path()
-    problems = ledger_problems(path)
+    keys = trusted_keys(list(pubkeys))
+    if not keys and path.is_file():
+        raise SigningKeyError(
+            "no public key to verify the ledger with: pass --pubkey FILE, set "
+            "VERIFILY_SIGNING_KEY, or run `verifily keys init`"
+        )
+    problems = verify_ledger(path, keys).problems
     entries = read_ledger(path, model)
     if as_json:
         click.echo(
@@ -42,13 +58,21 @@ def promotions(model: str, as_json: bool) -> None:
         for e in entries:
             d = e["details"]
             before = f"v{d['from_version']}" if d.get("from_version") else "none"
+            after = f"v{d['to_version']}" if d.get("to_version") else "(kept)"
             click.echo(
-                f"#{e['seq']} {e['ts']} {e['event']}: {d['alias']} {before} -> v{d['to_version']} "
+                f"#{e['seq']} {e['ts']} {e['event']}: {d['alias']} {before} -> {after} "
                 f"by {d['actor']}" + (f" [{d['decision']}]" if d.get("decision") else "")
             )
+            if d.get("redecision"):
+                click.echo(
+                    f"    re-decided against the champion in place: "
+                    f"{d['redecision']['recommendation']}"
+                )
             for why in d.get("why") or []:
                 click.echo(f"    why: {why}")
-        for p in problems:
+        if problems:
+            click.echo(f"LEDGER DOES NOT VERIFY: first bad entry: {problems[0]}", err=True)
+        for p in problems[1:]:
             click.echo(f"LEDGER PROBLEM: {p}", err=True)
     if problems:
         raise SystemExit(1)

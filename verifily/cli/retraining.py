@@ -1,13 +1,12 @@
-"""`verifily retrain` (through the Dagster job) and `verifily validate` (of its run directory)."""
+"""`verifily retrain`: a retrain through the Dagster job, its decision as the exit code."""
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
 from verifily.cli.output import print_json
-from verifily.rundir.contract import validate_run_contract
+from verifily.signing.keystore import signer
 from verifily.tags import TRIGGER_CLI
 
 
@@ -46,6 +45,8 @@ def retrain(as_json: bool, verbose: bool, **fields: object) -> None:
     ./.verifily/dagster), so `verifily ui` shows it afterwards. The exit code follows the
     decision: 0 SHIP, 1 DONT_SHIP, 3 INVESTIGATE.
     """
+    # A key problem is one line and exit 65 before Dagster is even imported: nothing written.
+    signer()
     # Imported here: the code location (Dagster) costs a second of start-up that the other
     # commands do not pay.
     from verifily_assets.launch import run_retrain
@@ -81,22 +82,3 @@ def retrain(as_json: bool, verbose: bool, **fields: object) -> None:
         click.echo(f"Run dir:  {resp['run_dir']}")
         click.echo(f"Dagster run: {resp['run_id']}")
     sys.exit(resp["exit_code"])
-
-
-@click.command()
-@click.argument("run_dir")
-@click.option("--json", "as_json", is_flag=True)
-def validate(run_dir: str, as_json: bool) -> None:
-    """Re-hash a run directory and list every contract problem (exit 1 when there are any)."""
-    problems = validate_run_contract(run_dir)
-    if as_json:
-        print_json(
-            {"run_dir": str(Path(run_dir).resolve()), "valid": not problems, "problems": problems}
-        )
-    elif problems:
-        click.echo(f"INVALID {run_dir}: {len(problems)} problem(s)")
-        for p in problems:
-            click.echo(f"  - {p}")
-    else:
-        click.echo(f"VALID {run_dir}")
-    sys.exit(1 if problems else 0)

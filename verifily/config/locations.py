@@ -1,8 +1,9 @@
 """Where local state lives: the Dagster home every entry point shares, and the state directory
-beside it (MLflow's embedded store, the promotion ledger, the jobs database).
+beside it (MLflow's embedded store, the promotion ledger, the jobs database, the signing keys).
 
 By default both sit under `./.verifily`, so the CLI, `verifily ui` and `verifily serve` started
-in one directory see the same runs.
+in one directory see the same runs. Where the signing key comes from is decided here too: the
+file VERIFILY_SIGNING_KEY names, else the key pair in the state directory's `keys/`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,16 @@ DEFAULT_STATE_DIR = Path(".verifily")
 DEFAULT_DAGSTER_HOME = DEFAULT_STATE_DIR / "dagster"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 STATE_DIR_ENV = "VERIFILY_STATE_DIR"
+# A PEM Ed25519 private key file (a mounted Kubernetes Secret in production).
+SIGNING_KEY_ENV = "VERIFILY_SIGNING_KEY"
+# An SQLAlchemy URL of the deployment's PostgreSQL: champion promotion locks there (advisory
+# locks hold across pods); without it a file lock in the state directory (one machine).
+LOCK_DB_URL_ENV = "VERIFILY_LOCK_DB_URL"
+KEYS_DIR = "keys"
+PRIVATE_KEY_FILE = "signing.pem"
+PUBLIC_KEY_FILE = "signing.pub.pem"
+# Public keys accepted besides the signer's own (keys retired by rotation, other signers).
+TRUSTED_KEYS_DIR = "trusted"
 INSTANCE_YAML = """\
 # Written by verifily: SQLite storage under this directory (the embedded default).
 telemetry:
@@ -43,3 +54,19 @@ def local_state_dir() -> Path:
     if explicit:
         return Path(explicit).absolute()
     return dagster_home().parent
+
+
+def signing_key_file() -> Path | None:
+    """The private key file VERIFILY_SIGNING_KEY names, or None when it is not set."""
+    named = os.environ.get(SIGNING_KEY_ENV)
+    return Path(named).absolute() if named else None
+
+
+def keys_dir() -> Path:
+    """The local key pair's directory in the state directory (not created)."""
+    return local_state_dir() / KEYS_DIR
+
+
+def lock_db_url() -> str | None:
+    """The database promotion locks are taken in, or None for a local file lock."""
+    return os.environ.get(LOCK_DB_URL_ENV) or None

@@ -12,7 +12,9 @@ import os
 from verifily.contamination.report import read_report
 from verifily.dataset.verify import verify_artifact
 from verifily.errors import DatasetError
-from verifily.rundir.contract import validate_run_contract
+from verifily.rundir.validation import verify_run_dir
+from verifily.signing.keys import KeyRing
+from verifily.signing.keystore import trusted_keys
 
 
 def dataset_gate(dataset: dict) -> dict:
@@ -54,9 +56,15 @@ def sealed_contamination_gate(run_dir: str | os.PathLike, max_contamination: flo
     return contamination_gate(report, max_contamination)
 
 
-def run_contract_gate(run_dir: str | os.PathLike) -> dict:
-    """The published run directory matches its hashes.json, chain hash and audit chain."""
-    problems = validate_run_contract(run_dir)
-    detail = "; ".join(problems[:3]) if problems else "all artifacts match hashes.json"
+def run_contract_gate(run_dir: str | os.PathLike, keys: KeyRing | None = None) -> dict:
+    """The published run directory's signed attestation, hashes.json, chain hash and audit
+    chain all hold (`keys`: the accepted keys, default this deployment's)."""
+    check = verify_run_dir(run_dir, trusted_keys() if keys is None else keys)
+    problems = check.problems
+    detail = (
+        "; ".join(problems[:3])
+        if problems
+        else f"signed by {check.signed_by}; every file matches the attestation and hashes.json"
+    )
     return {"name": "run_contract", "passed": not problems, "detail": detail,
-            "problems": problems}  # fmt: skip
+            "problems": problems, "attestation_digest": check.digest}  # fmt: skip

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from verifily.config.pipeline import Thresholds
-from verifily.contamination.report import read_report
-from verifily.decision.references import load_baseline
+from verifily.decision.references import load_baseline, load_contamination
+from verifily.signing.keys import KeyRing
+from verifily.signing.keystore import trusted_keys
 
 SHIP, DONT_SHIP, INVESTIGATE = "SHIP", "DONT_SHIP", "INVESTIGATE"
 EXIT_CODES = {SHIP: 0, DONT_SHIP: 1, INVESTIGATE: 3}
@@ -17,8 +18,12 @@ def decide(
     base_run_dir: str | None = None,
     baseline_metrics: dict | None = None,
     baseline_label: str | None = None,
+    baseline_digest: str | None = None,
+    baseline_error: str | None = None,
+    champion: dict | None = None,
     contaminated_run_dir: str | None = None,
     gates: list[dict] | None = None,
+    keys: KeyRing | None = None,
 ) -> dict:
     """Apply every rule to a candidate's metrics and return the decision record.
 
@@ -27,8 +32,21 @@ def decide(
     a missing metric, an unusable baseline or contamination report, or a metric within
     `investigate_band` above `min_metric` is INVESTIGATE; otherwise SHIP. The most severe
     outcome wins, and every rule that fired is listed with its numbers.
+
+    A `base_run_dir` or `contaminated_run_dir` is used only when its attestation verifies
+    with `keys` (default: this deployment's accepted keys). `baseline_metrics` come from the
+    caller (the champion); `baseline_error` says why the caller's baseline cannot be used.
+    `champion` is the champion the decision was made against ({version, attestation_digest,
+    run_dir}, None when there was none): promotion moves it only while it is still champion.
     """
     gates = list(gates or [])
+    trusted: list[KeyRing] = [keys] if keys is not None else []
+
+    def accepted() -> KeyRing:
+        if not trusted:
+            trusted.append(trusted_keys())
+        return trusted[0]
+
     fired: list[dict] = []
     m = thresholds.primary_metric
 
@@ -44,8 +62,10 @@ def decide(
                 gate=gate["name"],
             )
 
+    contaminated_ref = None
     if contaminated_run_dir:
-        report, why = read_report(contaminated_run_dir)
+        found = load_contamination(contaminated_run_dir, accepted())
+        report, why = found.value, found.error
         if report is None:
             fire(
                 "contamination_unavailable",
@@ -55,6 +75,7 @@ def decide(
             )
             gates.append({"name": "contamination_run", "passed": None, "detail": why})
         else:
+            contaminated_ref = found.ref()
             frac = float(report["contaminated_fraction"])
             ok = frac <= thresholds.max_contamination
             gates.append(
@@ -77,16 +98,20 @@ def decide(
     value = candidate.get(m)
     baseline: dict | None = baseline_metrics
     label = baseline_label
+    digest = baseline_digest
     if base_run_dir:
-        baseline, why = load_baseline(base_run_dir)
-        label = str(base_run_dir)
-        if baseline is None:
+        loaded = load_baseline(base_run_dir, accepted())
+        baseline, digest, label = loaded.value, loaded.attestation_digest, str(base_run_dir)
+        if loaded.error:
             fire(
                 "baseline_unavailable",
                 INVESTIGATE,
-                f"baseline unavailable: {why}",
+                f"baseline unavailable: {loaded.error}",
                 base_run_dir=str(base_run_dir),
             )
+    elif baseline_error:
+        baseline = None
+        fire("baseline_unavailable", INVESTIGATE, f"baseline unavailable: {baseline_error}")
     deltas = {
         k: round(v - baseline[k], 6)
         for k, v in candidate.items()
@@ -151,7 +176,18 @@ def decide(
         "exit_code": EXIT_CODES[rec],
         "primary_metric": m,
         "candidate_metrics": candidate,
-        "baseline": {"source": label, "metrics": baseline} if label else None,
+        "baseline": (
+            {
+                "source": label,
+                "metrics": baseline,
+                "attestation_digest": digest,
+                "run_dir": str(base_run_dir) if base_run_dir else (champion or {}).get("run_dir"),
+            }
+            if label
+            else None
+        ),
+        "champion": champion,
+        **({"contaminated_run": contaminated_ref} if contaminated_ref else {}),
         "deltas": deltas,
         "rules_fired": fired,
         "thresholds": thresholds.to_dict(),

@@ -1,71 +1,148 @@
-"""The current champion of a model, and its evaluation results as the next retrain's baseline
-when the request names none."""
+"""Who is champion of a model, as the signed ledger records it (the source of truth; MLflow's
+alias mirrors it), and the champion's verified results as the next retrain's baseline.
+
+`current_champion(model)` answers "who is champion of model M, with which run directory and
+attestation digest" in one call, for the decision, the compare-and-swap promotion and anyone
+re-scoring the champion.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 
-from verifily.registry.versions import aliases
+from verifily.decision.references import Reference, verified_run
+from verifily.registry.ledger import LedgerCheck, LedgerError, ledger_path, verify_ledger
 from verifily.rundir.audit import append_audit
-from verifily.tags import MLFLOW_EVAL_METRICS, MLFLOW_RUN_DIR
-from verifily.tracking.runs import guard
-from verifily.tracking.store import TrackingSettings, mlflow_client
+from verifily.signing.keys import KeyRing
+from verifily.signing.keystore import trusted_keys
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+# Ledger events that move an alias (`champion_kept` records a refused move).
+MOVES = ("alias_moved", "rollback")
 
 
-def champion(settings: TrackingSettings, model: str) -> dict | None:
-    """The current champion: version, MLflow run, eval metrics and a label; None if none."""
-    client = mlflow_client(settings)
-    version = aliases(settings, model).get(CHAMPION)
-    if version is None:
-        return None
-    mv = client.get_model_version(model, version)
-    if MLFLOW_EVAL_METRICS in mv.tags:
-        metrics = json.loads(mv.tags[MLFLOW_EVAL_METRICS])
-    else:
-        # Registered outside Verifily: fall back to the source run's metrics (minus deltas).
-        run_metrics = client.get_run(mv.run_id).data.metrics if mv.run_id else {}
-        metrics = {k: v for k, v in run_metrics.items() if not k.startswith("delta_")}
-    return {
-        "version": str(mv.version),
-        "mlflow_run_id": mv.run_id,
-        "run_dir": mv.tags.get(MLFLOW_RUN_DIR),
-        "metrics": metrics,
-        "label": f"MLflow champion {model} v{mv.version} (run {mv.run_id})",
-    }
+@dataclass(frozen=True)
+class Holder:
+    """The version holding an alias, and the run it came from, per the ledger."""
+
+    model: str
+    alias: str
+    version: str
+    run_dir: str | None
+    attestation_digest: str | None
+    ledger_seq: int
+
+    def ref(self) -> dict:
+        """How decisions and ledger entries name it."""
+        return {
+            "version": self.version,
+            "run_dir": self.run_dir,
+            "attestation_digest": self.attestation_digest,
+            "ledger_seq": self.ledger_seq,
+        }
+
+    def label(self) -> str:
+        return f"{self.alias} {self.model} v{self.version} (ledger entry #{self.ledger_seq})"
 
 
-def champion_baseline(
-    settings: TrackingSettings, state: dict
-) -> tuple[dict, dict | None, str | None, str | None]:
-    """(state, baseline metrics, baseline label, warning) from the registry's champion.
+def holders(check: LedgerCheck, model: str) -> dict[str, Holder]:
+    """{alias: holder} after replaying the model's moves in a verified ledger."""
+    out: dict[str, Holder] = {}
+    for e in check.of(model):
+        d = e["details"]
+        if e["event"] in MOVES and d.get("to_version") is not None:
+            out[d["alias"]] = Holder(
+                model,
+                d["alias"],
+                str(d["to_version"]),
+                d.get("run_dir"),
+                d.get("attestation_digest"),
+                int(e["seq"]),
+            )
+    return out
 
-    Only when the request names no base_run_dir. When the registry cannot be read, the
-    decision goes on without a baseline and its label says why.
+
+def verified_ledger(model: str, keys: KeyRing, ledger: Path | None = None) -> LedgerCheck:
+    """The ledger, verified for `model`; LedgerError naming the first bad entry otherwise."""
+    path = ledger or ledger_path()
+    check = verify_ledger(path, keys, model)
+    if check.problems:
+        raise LedgerError(f"promotion ledger {path} does not verify: {check.problems[0]}")
+    return check
+
+
+def current_champion(
+    model: str, *, ledger: Path | None = None, keys: KeyRing | None = None
+) -> Holder | None:
+    """The champion of `model` per the verified ledger (None when there is none yet)."""
+    check = verified_ledger(model, trusted_keys() if keys is None else keys, ledger)
+    return holders(check, model).get(CHAMPION)
+
+
+def champion_results(holder: Holder, keys: KeyRing) -> Reference:
+    """The champion's eval metrics, from its run directory, only if that run verifies and is
+    the very run the ledger promoted (same attestation digest)."""
+    if not holder.run_dir:
+        return Reference("", error=f"{holder.label()} names no run directory")
+    ref = verified_run(holder.run_dir, keys, holder.label())
+    if ref.error:
+        return ref
+    if ref.attestation_digest != holder.attestation_digest:
+        return Reference(
+            holder.run_dir,
+            error=f"{holder.label()}: run directory {holder.run_dir} is not the run the ledger "
+            f"promoted (attestation {str(ref.attestation_digest)[:12]}…, ledger "
+            f"{str(holder.attestation_digest)[:12]}…)",
+        )
+    try:
+        results = json.loads((Path(holder.run_dir) / "eval" / "eval_results.json").read_text())
+        metrics = results["metrics"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return Reference(holder.run_dir, error=f"{holder.label()}: eval results unreadable: {e}")
+    return Reference(holder.run_dir, ref.attestation_digest, metrics)
+
+
+@dataclass(frozen=True)
+class ChampionBaseline:
+    """What a decision compares with when the request names no baseline run."""
+
+    champion: dict | None = None
+    metrics: dict | None = None
+    label: str | None = None
+    digest: str | None = None
+    error: str | None = None
+
+
+def champion_baseline(state: dict, keys: KeyRing | None = None) -> ChampionBaseline:
+    """The champion a retrain's decision is made against, and (when the request names no
+    base_run_dir) its verified metrics as the baseline.
+
+    A ledger or champion run that does not verify is never compared with: `error` says why,
+    and the decision is INVESTIGATE (`baseline_unavailable`).
     """
     req = state["request"]
-    if req.get("base_run_dir") or not settings.enabled:
-        return state, None, None, None
-    if (state.get("mlflow") or {}).get("error"):
-        return state, None, "none (MLflow champion unavailable: tracking failed earlier)", None
-    found: dict = {}
-
-    def lookup() -> None:
-        found["champion"] = champion(settings, req["project_id"])
-
-    state, warning = guard(state, "champion_baseline", lookup)
-    if warning:
-        return state, None, f"none (MLflow champion unavailable: {warning})", warning
-    c = found["champion"]
-    if c is None:
-        return state, None, None, None
+    model = req["project_id"]
+    keys = trusted_keys() if keys is None else keys
+    try:
+        holder = current_champion(model, keys=keys)
+    except LedgerError as e:
+        return ChampionBaseline(label=f"champion {model} (unknown)", error=str(e))
+    if holder is None:
+        return ChampionBaseline()
+    if req.get("base_run_dir"):
+        return ChampionBaseline(champion=holder.ref())
+    found = champion_results(holder, keys)
+    if found.error:
+        return ChampionBaseline(holder.ref(), label=holder.label(), error=found.error)
     append_audit(
         state["staging_dir"],
         "baseline_from_champion",
-        model=req["project_id"],
-        version=c["version"],
-        mlflow_run_id=c["mlflow_run_id"],
-        metrics=c["metrics"],
+        model=model,
+        version=holder.version,
+        champion_run_dir=holder.run_dir,
+        attestation_digest=holder.attestation_digest,
+        metrics=found.value,
     )
-    return state, c["metrics"], c["label"], None
+    return ChampionBaseline(holder.ref(), found.value, holder.label(), found.attestation_digest)

@@ -16,12 +16,13 @@ def response(run_dir: str | os.PathLike, run_id: str | None, contract: dict | No
     if contract is None:
         contract = json.loads((d / "hashes.json").read_text())
     files = list(contract["files"]) if contract else []
+    seals = [f for f in ("hashes.json", "attestation.json") if (d / f).exists()]
     return {
         "run_dir": str(d.resolve()),
         "decision": decision["recommendation"],
         "exit_code": decision["exit_code"],
         "eval_summary": {**results["metrics"], "primary_metric": decision["primary_metric"]},
-        "artifacts": {rel: str((d / rel).resolve()) for rel in [*files, "hashes.json"]},
+        "artifacts": {rel: str((d / rel).resolve()) for rel in [*files, *seals]},
         "run_id": run_id,
         "reasons": [f["message"] for f in decision["rules_fired"]],
     }

@@ -17,12 +17,17 @@ from verifily.dataset.artifact import DatasetInfo
 from verifily.decision import rules
 from verifily.decision.render import render_decision_text
 from verifily.fsutil import write_bytes_durable, write_json
+from verifily.registry.champion import ChampionBaseline
 from verifily.retrain.request import RetrainRequest, check_request
 from verifily.retrain.response import response
+from verifily.rundir.attestation import attest_run_dir
 from verifily.rundir.audit import append_audit, utc_now
 from verifily.rundir.contract import seal_run_dir
 from verifily.rundir.environment import environment_info
 from verifily.rundir.layout import allocate_run_dir, discard_staging, publish_run_dir
+from verifily.rundir.provenance import retrain_provenance
+from verifily.signing.keys import KeyRing, Signer
+from verifily.signing.keystore import signer as default_signer
 from verifily.training.interface import Progress
 from verifily.training.mock import MOCK_FORMULA, mock_metrics
 
@@ -47,6 +52,9 @@ def start(
     t0, c0 = time.perf_counter(), time.process_time()
     check_request(req)
     thresholds = load_thresholds(req.pipeline_config, metric=req.metric)
+    # A run that could not be signed must not start: a key problem is named before anything
+    # is written (the first retrain on a machine creates the local key pair here).
+    default_signer()
     staging, final = allocate_run_dir(req.output_dir)
     try:
         config = {"request": req.to_dict(), "thresholds": thresholds.to_dict()}
@@ -131,14 +139,16 @@ def evaluate(state: dict, progress: Progress | None = None) -> dict:
 def decide(
     state: dict,
     gates: list[dict] | None = None,
-    baseline_metrics: dict | None = None,
-    baseline_label: str | None = None,
+    champion: ChampionBaseline | None = None,
+    keys: KeyRing | None = None,
 ) -> dict:
     """Apply the decision rules and write decision/decision.json and decision.txt.
 
-    `baseline_metrics`/`baseline_label` (e.g. the registry's champion) apply when the request
-    names no base_run_dir; a base_run_dir always wins.
+    `champion` (from `verifily.registry.champion.champion_baseline`) is the champion the
+    decision is made against, and its verified results the baseline when the request names no
+    base_run_dir; a base_run_dir always wins as the baseline. `keys` verify referenced runs.
     """
+    champion = champion or ChampionBaseline()
     t0, c0 = time.perf_counter(), time.process_time()
     req = RetrainRequest.from_dict(state["request"])
     thresholds = load_thresholds(req.pipeline_config, metric=req.metric)
@@ -148,8 +158,12 @@ def decide(
         base_run_dir=req.base_run_dir,
         contaminated_run_dir=req.contaminated_run_dir,
         gates=gates,
-        baseline_metrics=baseline_metrics,
-        baseline_label=baseline_label,
+        baseline_metrics=champion.metrics,
+        baseline_label=champion.label,
+        baseline_digest=champion.digest,
+        baseline_error=champion.error,
+        champion=champion.champion,
+        keys=keys,
     )
     staging = Path(state["staging_dir"])
     write_json(staging / "decision" / "decision.json", decision)
@@ -167,8 +181,9 @@ def decide(
     return state
 
 
-def publish(state: dict) -> dict:
-    """Write usage.json and run_meta.json, seal hashes.json, rename into place; return response."""
+def seal(state: dict) -> dict:
+    """Write usage.json and run_meta.json and seal hashes.json over the staged run; returns the
+    contract. The unsigned half of `publish`."""
     staging = Path(state["staging_dir"])
     final = Path(state["final_dir"])
     req = RetrainRequest.from_dict(state["request"])
@@ -201,9 +216,25 @@ def publish(state: dict) -> dict:
         },
     )
     append_audit(staging, "sealed", run_name=final.name)
-    contract = seal_run_dir(staging)
+    return seal_run_dir(staging)
+
+
+def publish(state: dict, signer: Signer | None = None) -> dict:
+    """Seal the run (`seal`), sign attestation.json over everything, rename into place; return
+    the response (with the attestation's digest and signer)."""
+    contract = seal(state)
+    staging, final = Path(state["staging_dir"]), Path(state["final_dir"])
+    predicate = retrain_provenance(state, contract["files"]["decision/decision.json"])
+    signed = attest_run_dir(
+        staging, contract["files"], predicate, default_signer() if signer is None else signer
+    )
     publish_run_dir(staging, final)
-    return response(final, state.get("run_id"), contract=contract)
+    return {
+        **response(final, state.get("run_id"), contract=contract),
+        "attestation_digest": signed.digest,
+        "signed_by": signed.keyid,
+        "chain_hash": contract["chain_hash"],
+    }
 
 
 def abandon(state: dict) -> None:

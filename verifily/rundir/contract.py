@@ -1,4 +1,9 @@
-"""The run contract: `hashes.json` over every artifact, and its re-validation."""
+"""The run contract: `hashes.json` over every artifact, and its re-validation.
+
+`hashes.json` proves a run directory is internally consistent; whoever can write the directory
+can re-seal it. What proves who made it is `attestation.json`, written after `hashes.json` and
+over it (`verifily.rundir.attestation`); neither file is an artifact of the other's list.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from verifily.hashing import chain_hash, sha256_file
 from verifily.rundir.audit import AUDIT_FILE, audit_problems
 
 CONTRACT_FILE = "hashes.json"
+ATTESTATION_FILE = "attestation.json"
+SEAL_FILES = (CONTRACT_FILE, ATTESTATION_FILE)
 CONTRACT_VERSION = 1
 REQUIRED_FILES = (
     "config.yaml",
@@ -24,36 +31,46 @@ REQUIRED_FILES = (
 )
 
 
-def _artifact_paths(run_dir: Path) -> list[str]:
-    """Every file below run_dir except the contract itself, as sorted POSIX relative paths."""
+def artifact_paths(run_dir: Path) -> list[str]:
+    """Every file below run_dir except the two seal files, as sorted POSIX relative paths."""
     found = []
     for dirpath, dirnames, filenames in os.walk(run_dir):
         dirnames.sort()
         for name in filenames:
             rel = Path(dirpath, name).relative_to(run_dir).as_posix()
-            if rel != CONTRACT_FILE:
+            if rel not in SEAL_FILES:
                 found.append(rel)
     return sorted(found)
+
+
+def artifact_hashes(run_dir: Path) -> dict[str, str]:
+    """{relative path: SHA-256 of its content} of every artifact (the seal files excluded)."""
+    return {rel: sha256_file(run_dir / rel) for rel in artifact_paths(run_dir)}
 
 
 def seal_run_dir(run_dir: str | os.PathLike) -> dict:
     """Hash every artifact and write `hashes.json` with the chain hash; returns its content."""
     d = Path(run_dir)
-    files = {rel: sha256_file(d / rel) for rel in _artifact_paths(d)}
+    files = artifact_hashes(d)
     contract = {"format_version": CONTRACT_VERSION, "files": files, "chain_hash": chain_hash(files)}
     write_json(d / CONTRACT_FILE, contract)
     return contract
 
 
-def validate_run_contract(run_dir: str | os.PathLike) -> list[str]:
+def validate_run_contract(
+    run_dir: str | os.PathLike, hashes: dict[str, str] | None = None
+) -> list[str]:
     """Every problem with a run directory, re-hashing content (never trusting size or mtime).
 
     Reports missing, added and altered files, a chain hash that does not match, a broken
     audit chain and a run that is not `completed`. An empty list means the contract holds.
+    `hashes` are the artifacts' content hashes when the caller has just computed them.
     """
     d = Path(run_dir)
     if not d.is_dir():
         return [f"{d}: run directory does not exist"]
+    if hashes is None:
+        hashes = artifact_hashes(d)
     problems: list[str] = []
     try:
         contract = json.loads((d / CONTRACT_FILE).read_text())
@@ -66,7 +83,7 @@ def validate_run_contract(run_dir: str | os.PathLike) -> list[str]:
     except (ValueError, KeyError, TypeError):
         problems.append(f"{CONTRACT_FILE}: unreadable or not a contract")
         contract, recorded = {}, {}
-    on_disk = set(_artifact_paths(d))
+    on_disk = set(hashes)
     for rel in REQUIRED_FILES:
         if rel not in on_disk:
             problems.append(f"{rel}: missing file")
@@ -77,7 +94,7 @@ def validate_run_contract(run_dir: str | os.PathLike) -> list[str]:
             if rel not in REQUIRED_FILES:
                 problems.append(f"{rel}: missing file")
             continue
-        actual = sha256_file(d / rel)
+        actual = hashes[rel]
         if actual != expected:
             problems.append(
                 f"{rel}: hash mismatch (recorded {expected[:12]}…, content {actual[:12]}…)"

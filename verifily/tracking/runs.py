@@ -15,6 +15,7 @@ from pathlib import Path
 
 from verifily.rundir.audit import append_audit
 from verifily.tags import (
+    MLFLOW_ATTESTATION_DIGEST,
     MLFLOW_BASELINE,
     MLFLOW_DAGSTER_RUN_ID,
     MLFLOW_DATASET_HASH,
@@ -24,6 +25,7 @@ from verifily.tags import (
     MLFLOW_PROMOTION,
     MLFLOW_REASONS,
     MLFLOW_RUN_DIR,
+    MLFLOW_SIGNED_BY,
     MLFLOW_TRIGGER,
 )
 from verifily.tracking.store import TrackingSettings, mlflow_client
@@ -253,6 +255,18 @@ def log_decision(settings: TrackingSettings, state: dict) -> tuple[dict, str | N
     }
     metrics = {f"delta_{k}": v for k, v in d["deltas"].items()}
     return guard(state, "decide", lambda: log_step(settings, run_id, metrics=metrics, tags=tags))
+
+
+def log_attestation(
+    settings: TrackingSettings, state: dict, digest: str, keyid: str
+) -> tuple[dict, str | None]:
+    """The signed attestation's digest and signer as run tags (after publishing): an anchor
+    outside the run directory that a rewrite of it cannot reach."""
+    run_id = tracked(state)
+    if run_id is None:
+        return state, None
+    tags = {MLFLOW_ATTESTATION_DIGEST: digest, MLFLOW_SIGNED_BY: keyid}
+    return guard(state, "attest", lambda: log_step(settings, run_id, tags=tags))
 
 
 def log_run_dir(settings: TrackingSettings, run_id: str, run_dir: str) -> None:

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from tests.support.core_retrain import core_retrain
+from tests.support.examples import IRIS
 from verifily.config.pipeline import Thresholds, load_thresholds
 from verifily.decision.render import render_decision_text
 from verifily.decision.rules import DONT_SHIP, INVESTIGATE, SHIP, decide
@@ -60,7 +62,9 @@ def test_missing_baseline_is_investigate_not_a_crash(tmp_path):
     assert "does not exist" in d["rules_fired"][0]["message"]
     (tmp_path / "garbage").mkdir()
     d = decide({"f1": 0.9}, T, base_run_dir=str(tmp_path / "garbage"))
-    assert d["recommendation"] == INVESTIGATE and "run contract" in d["rules_fired"][0]["message"]
+    assert (
+        d["recommendation"] == INVESTIGATE and "does not verify" in d["rules_fired"][0]["message"]
+    )
 
 
 def test_missing_metric_is_investigate():
@@ -69,13 +73,28 @@ def test_missing_metric_is_investigate():
 
 
 def test_contaminated_run_dir(tmp_path):
-    (tmp_path / "contamination.json").write_text(json.dumps({"contaminated_fraction": 0.2}))
-    d = decide({"f1": 0.9}, T, contaminated_run_dir=str(tmp_path))
+    dirty = core_retrain(IRIS, tmp_path / "runs", contamination={"contaminated_fraction": 0.2})
+    d = decide({"f1": 0.9}, T, contaminated_run_dir=dirty["run_dir"])
     assert d["recommendation"] == DONT_SHIP and "contamination" in rules(d)
-    (tmp_path / "contamination.json").write_text(json.dumps({"contaminated_fraction": 0.01}))
-    assert decide({"f1": 0.9}, T, contaminated_run_dir=str(tmp_path))["recommendation"] == SHIP
+    assert d["contaminated_run"]["attestation_digest"] == dirty["attestation_digest"]
+    clean = core_retrain(IRIS, tmp_path / "runs", contamination={"contaminated_fraction": 0.01})
+    assert decide({"f1": 0.9}, T, contaminated_run_dir=clean["run_dir"])["recommendation"] == SHIP
     d = decide({"f1": 0.9}, T, contaminated_run_dir=str(tmp_path / "none"))
     assert d["recommendation"] == INVESTIGATE and rules(d) == ["contamination_unavailable"]
+
+
+def test_an_unsigned_contamination_report_is_never_used(tmp_path):
+    """A report anyone could have written (no attestation) gates nothing: INVESTIGATE."""
+    (tmp_path / "contamination.json").write_text(json.dumps({"contaminated_fraction": 0.0}))
+    d = decide({"f1": 0.9}, T, contaminated_run_dir=str(tmp_path))
+    assert d["recommendation"] == INVESTIGATE and rules(d) == ["contamination_unavailable"]
+    assert "does not verify: attestation.json: missing" in d["rules_fired"][0]["message"]
+
+
+def test_a_baseline_error_from_the_caller_is_investigate(tmp_path):
+    d = decide({"f1": 0.9}, T, baseline_label="champion m v3", baseline_error="ledger broken")
+    assert d["recommendation"] == INVESTIGATE and rules(d) == ["baseline_unavailable"]
+    assert d["rules_fired"][0]["message"] == "baseline unavailable: ledger broken"
 
 
 def test_several_rules_fire_and_the_most_severe_wins():

@@ -140,11 +140,13 @@ class JobRecords:
         if st["status"] != "SUCCEEDED":
             why = f": {st['error']}" if st["error"] else ""
             raise JobNotDone(f"job {job_id} is {st['status']}, no result{why}")
-        run_dir = self._materializations(job_id).get("decision", {}).get("run_dir")
+        decision = self._materializations(job_id).get("decision", {})
+        run_dir = decision.get("run_dir")
         if not run_dir:
             raise JobNotDone(f"job {job_id} succeeded but recorded no run directory")
         resp = response(run_dir, job_id)
-        return {**resp, "job_id": job_id}
+        signed = {k: decision.get(k) for k in ("attestation_digest", "signed_by")}
+        return {**resp, **signed, "job_id": job_id}
 
     def record(self, job_id: str) -> dict:
         """The IntelGraph job record: the Dagster run, its materializations and its events."""

@@ -75,7 +75,9 @@ class JobLauncher:
 
     def run_sync(self, fields: dict, tags: dict | None = None) -> dict:
         """Execute the retrain in this process; one at a time, since in-process runs share
-        this process's stdout capture and the SQLite instance (use queued jobs for throughput)."""
+        this process's stdout capture and the SQLite instance (use queued jobs for throughput).
+        A run whose owner process is gone is failed first, so it never answers 409."""
+        launch.reap_zombies(self.instance)
         self._refuse_if_in_flight(launch.model_of(fields))
         with self._sync_lock:
             resp = launch.run_retrain(
@@ -147,6 +149,8 @@ class JobLauncher:
         scheduled = {"model_id": model_id, "reason": reason, "trigger": trigger}
         # Refused now, not after the 202: the background submission must not meet bad config.
         payload = launch.queued_run(fields, trigger=trigger, tags=tags)
+        # A dead in-process run of any model would hold the queue's limits: fail it first.
+        launch.reap_zombies(self.instance)
         with lock:
             if idempotency_key is not None:
                 prior = self._prior_job(idempotency_key, digest)
