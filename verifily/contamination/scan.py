@@ -154,11 +154,14 @@ def candidate_lines(chunk: bytes, index: EvalIndex) -> tuple[np.ndarray, np.ndar
             bs = np.flatnonzero(a[:-1] == 92)
             slow = np.unique(np.searchsorted(ends, bs[a[bs + 1] == 117]))
     if needs_fold:
-        folded = unicode_fold(chunk)
+        # Escapes are blanked before normalising: NFKC would otherwise compose an escape's
+        # letter with a combining mark after it (`\n` + U+0301 -> `\ń`), gluing the mark's
+        # word onto it where a parser sees a newline and a separate token.
+        folded = unicode_fold(blank_escapes(chunk) if escaped else chunk)
         if folded is None:
             slow = np.union1d(slow, np.searchsorted(ends, np.flatnonzero(a >= 0x80)))
         else:
-            buf = folded
+            buf, escaped = folded, False
             buf_ends = line_ends(np.frombuffer(buf, dtype=np.uint8))
     if len(slow):
         blank = bytearray(buf)

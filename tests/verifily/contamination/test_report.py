@@ -358,3 +358,13 @@ def test_ascii_escaped_json_lines_take_the_exact_path(tmp_path):
     (d / "hashes.json").write_text(json.dumps(meta))
     assert b"\\u00e9" in data
     assert set(found(find_contamination(d))) == {"e1"}
+
+
+def test_an_escape_before_a_combining_mark_does_not_glue_tokens(tmp_path):
+    """Found by the property test above: a raw `\\n` followed by U+0301 normalised into `\\ń`,
+    so the training text read as the token `ń1` instead of `1`."""
+    train = [{"input": "q", "output": "\n\u0301" + "1"}]
+    evals = [{"id": "ev-0", "input": "other", "output": "1"}]
+    ds = artifact(tmp_path, train, evals, ascii=False)
+    report = find_contamination(ds, params=ContaminationParams(n=1))
+    assert set(found(report)) == reference(train, evals, 1) == {"ev-0"}
