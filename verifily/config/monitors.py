@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from verifily.config.files import load_yaml_file
 from verifily.errors import InputError
+from verifily.model_ids import check_model_id
 
 GATES = ("contamination_gate", "run_contract")
 MONITORS_CONFIG_ENV = "VERIFILY_MONITORS_CONFIG"
 DEFAULT_MONITORS_CONFIG = Path("config") / "monitors.yaml"
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -75,9 +74,9 @@ def load_monitors(path: str | os.PathLike) -> list[MonitorConfig]:
         unknown = sorted(set(m) - allowed)
         if unknown:
             raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        # A monitor's id names its sensor; its project id is a model id: one rule for both.
         for key in ("monitor_id", "project_id"):
-            if not isinstance(m.get(key), str) or not _ID.match(m[key]):
-                raise InputError(f"{where}.{key} must be an id (letters, digits, _ . -)")
+            check_model_id(m.get(key), f"{where}.{key}")
         if m["monitor_id"] in seen:
             raise InputError(f"{where}: monitor_id {m['monitor_id']!r} listed twice")
         seen.add(m["monitor_id"])
