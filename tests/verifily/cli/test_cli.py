@@ -381,3 +381,25 @@ def test_an_unreachable_tracking_server_is_one_warning_line(dagster_home, tmp_pa
     assert p.returncode == 0 and "Decision: SHIP" in p.stdout
     line = _one_line(p.stderr)
     assert line.startswith("warning: MLflow tracking failed") and "Connection refused" in line
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_partial_artifact(dagster_home, tmp_path):
+    """Writes fail the way a full disk fails them (the file-size limit makes the kernel
+    refuse the write with EFBIG, no root or tmpfs needed): one line, exit 70, nothing left."""
+    import resource
+    import signal
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a refused write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    src = REPO / "examples" / "iris" / "source" / "iris.csv"
+    p = subprocess.run(
+        [sys.executable, "-m", "verifily", "ingest", str(src), "--out", str(tmp_path / "art"),
+         "--input-col", "sepal_length_cm", "--output-col", "species"],
+        capture_output=True, text=True, timeout=300, preexec_fn=limit_file_size,
+        env={**os.environ, "DAGSTER_HOME": str(dagster_home), "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert p.returncode == 70
+    assert "File too large" in _one_line(p.stderr)
+    assert [p.name for p in tmp_path.iterdir() if p != dagster_home] == []  # nothing partial
