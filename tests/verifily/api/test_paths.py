@@ -162,3 +162,11 @@ def test_any_string_is_inside_or_refused(tmp_path_factory, raw):
     except (PathRejected, PathOutsideRoots):
         return
     assert got == root or got.is_relative_to(root)
+
+
+@pytest.mark.parametrize("raw", ["iris\ud800", "a/\udc00b", "%ED%A0%80", "x%ED%B0%80y"])
+def test_a_lone_surrogate_never_reaches_the_filesystem(roots, raw):
+    """A path from the models file (or any caller) that cannot be encoded is a 400, not an
+    UnicodeEncodeError from os.path.realpath."""
+    with pytest.raises(PathRejected, match="surrogate|not valid UTF-8"):
+        safe_path(raw, roots, "dataset_dir")
