@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,11 @@ class MonitorOutcome:
 
     retrain: bool
     reasons: list[str] = field(default_factory=list)
+
+
+def sensor_key(monitor_id: str) -> str:
+    """The monitor's id as a Dagster name: '.' and '-' become '_'."""
+    return re.sub(r"\W", "_", monitor_id)
 
 
 def evaluate_monitor(
@@ -77,9 +83,14 @@ def load_monitors(path: str | os.PathLike) -> list[MonitorConfig]:
         # A monitor's id names its sensor; its project id is a model id: one rule for both.
         for key in ("monitor_id", "project_id"):
             check_model_id(m.get(key), f"{where}.{key}")
-        if m["monitor_id"] in seen:
-            raise InputError(f"{where}: monitor_id {m['monitor_id']!r} listed twice")
-        seen.add(m["monitor_id"])
+        # The sensor is named after the id, and sensor names allow only [A-Za-z0-9_].
+        key = sensor_key(m["monitor_id"])
+        if key in seen:
+            raise InputError(
+                f"{where}: monitor_id {m['monitor_id']!r} is listed twice (or differs from "
+                "another only in '.', '-' or '_')"
+            )
+        seen.add(key)
         if not isinstance(m.get("allow_retrain", False), bool):
             raise InputError(f"{where}.allow_retrain must be true or false")
 
