@@ -9,7 +9,7 @@ runs stay queued and only submission is measured). References measured in the sa
 - sync retrain: `python -m verifily retrain` (the CLI, a new process per retrain) for the same
   dataset and seed -> ratio of POST /v1/retrain wall time to the CLI's.
 
-Usage: PYTHONPATH=. python benchmarks/api_latency.py [--clients 50] [--per-client 4]
+Usage: .venv/bin/python benchmarks/api_latency.py [--clients 50] [--per-client 4] [--smoke]
 """
 
 import argparse
@@ -22,17 +22,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
 import requests
+from dagster_graphql import DagsterGraphQLClient
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "e2e"))
+from tests.support.api_servers import make_stack
+from verifily.jobstore.submissions import SubmissionStore
+from verifily.tags import TRIGGER_API
+from verifily_assets.launch import queued_run
 
-from api_servers import make_stack  # noqa: E402
-from dagster_graphql import DagsterGraphQLClient  # noqa: E402
-
-from verifily.jobstore.submissions import SubmissionStore  # noqa: E402
-from verifily.tags import TRIGGER_API  # noqa: E402
-from verifily_assets.launch import queued_run  # noqa: E402
+SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 
 
 def pct(values: list[float], p: float) -> float:
@@ -58,7 +57,10 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--per-client", type=int, default=4)
     ap.add_argument("--sync-repeats", type=int, default=5)
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
+    if args.smoke:
+        args.clients, args.per_client, args.sync_repeats = 2, 1, 1
     tmp = Path(tempfile.mkdtemp(prefix="verifily-bench-api-"))
     stack = make_stack(tmp, dagster=True, daemon=False)
     try:

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -41,7 +42,10 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--ledger-entries", type=int, default=200)
+    ap.add_argument("--smoke", action="store_true", help="seconds-long run (CI): runs, no figure")
     args = ap.parse_args()
+    if args.smoke:
+        args.reps, args.runs, args.ledger_entries = 2, 3, 5
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         key = root / "signing.pem"

@@ -2,7 +2,7 @@
 planted copies, and the ratio against a pure-Python 13-gram reference (sets of token tuples)
 measured in the same run on a sample of the same training file.
 
-    PYTHONPATH=. python benchmarks/contamination_speed.py [--mb 500] [--eval 10000]
+    .venv/bin/python benchmarks/contamination_speed.py [--mb 500] [--eval 10000] [--smoke]
 
 The corpus is generated once into --workdir (default /tmp/verifily-bench-contamination) and
 reused while its parameters are unchanged. Planted: 1% of eval records, copied into training
@@ -23,12 +23,16 @@ import sys
 import time
 from pathlib import Path
 
+import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
+
 from verifily.contamination.index import EvalIndex
 from verifily.contamination.report import ContaminationParams, eval_file_records, find_contamination
 from verifily.contamination.scan import TrainMatcher, scan_training
 from verifily.contamination.text import field_text, normalise
 from verifily.dataset.artifact import write_artifact
 from verifily.dataset.schema import effective_split
+
+SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 
 
 def vocabulary(size: int = 30000) -> list[str]:
@@ -148,7 +152,11 @@ def main() -> None:
     ap.add_argument("--ref-mb", type=int, default=50, help="training MB the reference scans")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workdir", default="/tmp/verifily-bench-contamination")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
+    if args.smoke:
+        args.mb, args.eval, args.ref_mb = 2, 200, 1
+        args.workdir = args.workdir + "-smoke"
     t = time.perf_counter()
     train, eval_file, planted = generate(Path(args.workdir), args.mb, args.eval, args.seed)
     size = (train / "dataset.jsonl").stat().st_size

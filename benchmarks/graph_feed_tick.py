@@ -7,7 +7,7 @@ is the same driver lifecycle around `RETURN 1`. Both run against the Bolt stand-
 with a small graph, so this is the driver + protocol + feed cost; Neo4j's own execution of the
 query (index seeks) is not measured here, and a real network adds its round trips to both.
 
-Usage: PYTHONPATH=. python benchmarks/graph_feed_tick.py [--ticks 200] [--jobs 20]
+Usage: .venv/bin/python benchmarks/graph_feed_tick.py [--ticks 200] [--jobs 20] [--smoke]
 """
 
 import argparse
@@ -15,6 +15,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
+import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
 import neo4j
 
 from tests.support.bolt.cypher import evaluate
@@ -34,7 +35,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ticks", type=int, default=200)
     ap.add_argument("--jobs", type=int, default=20)
+    ap.add_argument("--smoke", action="store_true", help="seconds-long run (CI): runs, no figure")
     args = ap.parse_args()
+    if args.smoke:
+        args.ticks, args.jobs = 5, 3
     with BoltStandin() as server:
         writer = GraphWriter(server.uri, USER, PASSWORD)
         writer.create_indexes()

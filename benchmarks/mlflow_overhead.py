@@ -5,7 +5,7 @@ Every variant runs the same full retrain job (Dagster, in process) on the iris e
 interleaved round by round so machine load hits all three alike; medians are compared. One
 warm-up retrain per variant pays the one-time costs (imports, store migrations, server start).
 
-    PYTHONPATH=. python benchmarks/mlflow_overhead.py [--rounds 5]
+    .venv/bin/python benchmarks/mlflow_overhead.py [--rounds 5] [--smoke]
 """
 
 import argparse
@@ -20,8 +20,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+import checkout  # this checkout on sys.path (benchmarks/checkout.py)
+
+REPO = checkout.REPO
+
+SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 
 
 def free_port() -> int:
@@ -87,7 +90,10 @@ def time_tracking_calls(spent: list[float]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
+    if args.smoke:
+        args.rounds = 1
     tmp = Path(tempfile.mkdtemp(prefix="verifily-mlflow-bench-"))
     os.environ["DAGSTER_HOME"] = str(tmp / "dagster")
     (tmp / "dagster").mkdir()

@@ -4,7 +4,7 @@ Each tick sees 100 new records (threshold 50), so it counts, snapshots the windo
 returns a run request. A tick reads only the bytes after its cursor, so the feed's size
 must not matter: target under 50 ms on the big feed, and a ratio big/small of about 1.
 
-Usage: PYTHONPATH=. python benchmarks/record_count_tick.py [--big 10000000] [--ticks 15]
+Usage: .venv/bin/python benchmarks/record_count_tick.py [--big 10000000] [--ticks 25] [--smoke]
 """
 
 import argparse
@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
 import dagster as dg
 
 from resources.feeds import JsonlFeedFetcher
@@ -23,6 +24,8 @@ from tests.support.feeds import append_jsonl, records
 from verifily.config.models import load_models_config
 from verifily.feeds.jsonl import JsonlFeed
 from verifily_assets.definitions import RETRAIN_TARGET
+
+SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 
 LINE = b'{"id":"h%d","input":"historic question","output":"historic answer"}\n'
 
@@ -86,7 +89,10 @@ def main() -> None:
     ap.add_argument("--big", type=int, default=10_000_000)
     ap.add_argument("--small", type=int, default=10_000)
     ap.add_argument("--ticks", type=int, default=25)
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
+    if args.smoke:
+        args.big, args.small, args.ticks = 100_000, 1_000, 2
     logging.getLogger("dagster").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-tick-") as tmp:
         root = Path(tmp)

@@ -10,7 +10,7 @@ with tracking off, the same on an in-memory Dagster instance (no storage writes:
 Dagster's execution machinery), and the cost of importing MLflow's tracking store on top of
 Dagster, so the output says which part of the time is Dagster's and which is MLflow's.
 
-    PYTHONPATH=. python benchmarks/retrain_cli_overhead.py [--reps 7]
+    .venv/bin/python benchmarks/retrain_cli_overhead.py [--reps 7] [--smoke]
 """
 
 import argparse
@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 TARGET_S = 1.5
 IMPORT_MLFLOW = "import dagster + MLflow's SQLite store"
 UNTRACKED = "verifily retrain, tracking off"
@@ -48,7 +49,10 @@ def floor_script(tmp: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
+    if args.smoke:
+        args.reps = 1
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,

@@ -7,7 +7,7 @@ Prints records/s for training and evaluation, the peak resident memory after eac
 which phase dominates, and a ratio against a reference measured in the same run: merely
 reading and parsing the same records (iter_records), the floor any trainer pays.
 
-    PYTHONPATH=. python benchmarks/train_throughput.py [--records 1000000] [--keep DIR]
+    .venv/bin/python benchmarks/train_throughput.py [--records 1000000] [--keep DIR] [--smoke]
 """
 
 import argparse
@@ -19,11 +19,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
+
 from verifily.dataset.artifact import iter_records, write_artifact
 from verifily.dataset.verify import verify_artifact
 from verifily.retrain import steps
 from verifily.retrain.request import RetrainRequest
 from verifily.training.features import Featurizer
+
+SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 
 CLASSES = ("sports", "finance", "science", "travel")
 
@@ -55,7 +59,10 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--keep", default=None, help="Work directory to keep (default: a temp dir).")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
+    if args.smoke:
+        args.records = 2_000
     os.environ["VERIFILY_ENABLE_REAL_TRAIN"] = "1"
     work = Path(args.keep or tempfile.mkdtemp(prefix="verifily-train-bench-"))
     stamps: list[tuple[float, str]] = []

@@ -4,6 +4,8 @@ Generates a dataset artifact of --size-mb (default 1024) and times, on a warm pa
 sha256sum (the reference), `verify --integrity-only` (hash + record count) and the full
 verification (hash, parse and validate every record, one pass). Targets: integrity-only
 within 1.3x of sha256sum; full verification at >= 250k records/s.
+
+Usage: .venv/bin/python benchmarks/verify_speed.py [--size-mb 1024] [--reps 3] [--smoke]
 """
 
 import argparse
@@ -14,9 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
+
 from verifily.dataset.artifact import dataset_hash_of
 from verifily.dataset.verify import verify_artifact
 from verifily.hashing import sha256_file
+
+SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 
 
 def generate(d: Path, size_mb: int) -> int:
@@ -75,7 +81,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--size-mb", type=int, default=1024)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
+    if args.smoke:
+        args.size_mb, args.reps = 2, 1
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp) / "art"
         n = generate(d, args.size_mb)

@@ -7,6 +7,7 @@ import dagster as dg
 
 from verifily.config.locations import dagster_home
 from verifily.fsutil import write_bytes_durable
+from verifily.model_ids import check_model_id
 
 LATEST = "latest.pkl"
 
@@ -18,7 +19,10 @@ class _RunScopedPickles(dg.IOManager):
         self.base = base
 
     def _dir(self, asset_key: dg.AssetKey, partition: str | None) -> Path:
-        return self.base.joinpath(*asset_key.path, partition or "__unpartitioned__")
+        # A partition is a model id, and a model id is a path component here: the one rule
+        # keeps `../x` or `a/b` from reaching outside (or nesting inside) the storage.
+        name = check_model_id(partition, "partition") if partition else "__unpartitioned__"
+        return self.base.joinpath(*asset_key.path, name)
 
     def handle_output(self, context: dg.OutputContext, obj: object) -> None:
         partition = context.partition_key if context.has_partition_key else None

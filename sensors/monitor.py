@@ -7,7 +7,7 @@ import dagster as dg
 
 from resources.deployment import VerifilySettings
 from sensors.target import RetrainTarget, add_model_partitions
-from verifily.config.monitors import GATES, MonitorConfig, evaluate_monitor
+from verifily.config.monitors import GATES, MonitorConfig, evaluate_monitor, sensor_key
 from verifily.tags import (
     MONITOR_ID,
     RETRAIN_RUN_DIR,
@@ -52,7 +52,7 @@ def build_monitor_sensor(
     """
 
     @dg.sensor(
-        name=f"monitor_{mon.monitor_id}",
+        name=f"monitor_{sensor_key(mon.monitor_id)}",
         job=target.job,
         minimum_interval_seconds=interval,
         default_status=dg.DefaultSensorStatus.RUNNING

@@ -1,12 +1,56 @@
-"""Durable file writes: write, fsync, rename."""
+"""Durable file writes (write, fsync, rename), and reading input files without following links."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
+from typing import cast
+
+from verifily.errors import InputError
+
+
+class NotRegularFile(InputError):
+    """An input file that is a symbolic link, a directory or a device: never read through."""
+
+
+def open_regular(path: str | os.PathLike, buffering: int = -1) -> io.BufferedIOBase:
+    """Open an input file for reading in binary mode, refusing anything but a regular file.
+
+    O_NOFOLLOW refuses a symbolic link as the last path component, so a link planted inside a
+    dataset or run directory cannot make a reader (or a server, on a request's behalf) read a
+    file elsewhere; fstat after opening refuses directories, FIFOs and devices.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise NotRegularFile(
+                f"{path}: is a symbolic link; input files must be regular files"
+            ) from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise NotRegularFile(f"{path}: is {kind}; input files must be regular files")
+        os.set_blocking(fd, True)
+        # buffering=0 gives a FileIO; both it and a BufferedReader read, readinto and close.
+        return cast(io.BufferedIOBase, open(fd, "rb", buffering=buffering))
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: str | os.PathLike) -> bytes:
+    """The whole content of a regular input file (see open_regular)."""
+    with open_regular(path) as f:
+        return f.read()
 
 
 def write_bytes_durable(path: Path, data: bytes) -> None:

@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from verifily.fsutil import open_regular
+
 CHUNK = 1 << 20
 
 
@@ -16,11 +18,15 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's content, read once in 1 MiB chunks into a reused buffer."""
+    """Hex SHA-256 of a file's content, read once in 1 MiB chunks into a reused buffer.
+
+    Only a regular file is read (fsutil.NotRegularFile otherwise): a hash of what a symbolic
+    link points to would vouch for a file outside the artifact.
+    """
     h = hashlib.sha256()
     buf = bytearray(CHUNK)
     view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
+    with open_regular(path, buffering=0) as f:
         while n := f.readinto(buf):
             h.update(view[:n])
     return h.hexdigest()

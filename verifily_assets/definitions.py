@@ -29,6 +29,12 @@ from verifily_assets.training import eval_results, retrain_run
 
 # Local defaults, or (VERIFILY_EXECUTOR=k8s) both on the claim every step pod mounts.
 OUTPUT_ROOT, IO_STORAGE = storage_paths()
+# Where run directories go and which thresholds apply: the asset steps read it as a resource,
+# the one door (launch) to check a request before any run is created.
+SETTINGS = VerifilySettings(
+    output_root=OUTPUT_ROOT,
+    pipeline_config=os.environ.get("VERIFILY_PIPELINE_CONFIG") or None,
+)
 # What every sensor starts: the retrain job, through the one builder of its run requests.
 RETRAIN_TARGET = RetrainTarget(retrain_job, retrain_run_request)
 automation_sensors, feed_resources = automation(RETRAIN_TARGET)
@@ -54,10 +60,7 @@ defs = dg.Definitions(
         *k8s_sensors,
     ],
     resources={
-        "settings": VerifilySettings(
-            output_root=OUTPUT_ROOT,
-            pipeline_config=os.environ.get("VERIFILY_PIPELINE_CONFIG") or None,
-        ),
+        "settings": SETTINGS,
         # Explicit, so runs launched in-process (the CLI) persist outputs like UI runs do; kept
         # per run so concurrent retrains of one model never load each other's step outputs,
         # and per partition (latest) so a later materialization of `decision` alone can.

@@ -11,7 +11,9 @@ from resources.mlflow_tracker import MLflowTracker
 from sensors.reaper import reap_zombie_runs
 from verifily.config.locations import ensure_dagster_home
 from verifily.errors import InputError, NotImplementedModeError, VerifilyError
+from verifily.model_ids import check_model_id
 from verifily.retrain.owner import this_process
+from verifily.retrain.request import RetrainRequest, preflight
 from verifily.signing.keystore import signer
 from verifily.tags import (
     MLFLOW_RUN_ID,
@@ -23,9 +25,9 @@ from verifily.tags import (
     TRIGGER_CLI,
 )
 from verifily.tracking.runs import fail_if_running
-from verifily_assets.definitions import defs
+from verifily_assets.definitions import SETTINGS, defs
 from verifily_assets.partitions import ensure_model_partition
-from verifily_assets.run_config import retrain_run_config, retrain_tags
+from verifily_assets.run_config import request_config, retrain_run_config, retrain_tags
 
 
 class RunFailedError(VerifilyError):
@@ -58,8 +60,20 @@ def retrain_job_def() -> dg.JobDefinition:
 
 
 def model_of(fields: Mapping[str, object]) -> str:
-    """The model (partition) a request retrains: its project id, `default` when none."""
-    return str(fields.get("project_id") or "default")
+    """The model (partition) a request retrains: its project id, `default` when none; an
+    InputError when it breaks the model id rule (it becomes a partition and a storage path)."""
+    return check_model_id(fields.get("project_id") or "default", "project_id")
+
+
+def checked_request(fields: Mapping[str, object], model_id: str) -> RetrainRequest:
+    """The request as the retrain will see it (defaults of this deployment filled in), after
+    every check that needs no data read: called before any Dagster run exists, so a refused
+    request leaves one clear error and no failed run behind."""
+    req = request_config(fields).to_request(
+        model_id, SETTINGS.output_root, SETTINGS.pipeline_config
+    )
+    preflight(req)
+    return req
 
 
 def _root_cause(error: object) -> str:
@@ -115,6 +129,7 @@ def run_retrain(
         raise InputError("dataset_dir is required")
     signer()
     model_id = model_of(request_fields)
+    checked_request({**request_fields, "project_id": model_id}, model_id)
     run_config = retrain_run_config(
         {**request_fields, "project_id": model_id}, model_id=model_id, log_level=log_level
     )
@@ -147,6 +162,7 @@ def queued_run(
     """The run config and tags of a retrain to put on the run queue, checked against the job
     now, so a submission that was accepted never fails on its config later."""
     model_id = model_of(request_fields)
+    checked_request({**request_fields, "project_id": model_id}, model_id)
     run_config = retrain_run_config(
         {**request_fields, "project_id": model_id}, model_id=model_id
     ).to_config_dict()

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from verifily.errors import InputError
 from verifily.feeds.window import DataWindow
+from verifily.model_ids import check_model_id
 from verifily.retrain.request import RetrainRequest
 from verifily.tags import (
     DATA_WINDOW,
@@ -63,6 +64,7 @@ class RetrainConfig(dg.Config):
         The model partition is the project id; a project_id in config that names another
         model is refused rather than silently recorded under the wrong history.
         """
+        check_model_id(partition_key, "the run's model partition")
         if self.project_id and self.project_id != partition_key:
             raise InputError(
                 f"project_id {self.project_id!r} does not match the run's model partition "
@@ -86,7 +88,7 @@ class RetrainConfig(dg.Config):
         )
 
 
-def _request_config(fields: Mapping[str, Any]) -> RetrainConfig:
+def request_config(fields: Mapping[str, Any]) -> RetrainConfig:
     """The typed request; a bad field is an InputError naming it."""
     try:
         return RetrainConfig(**{k: v for k, v in fields.items() if v is not None})
@@ -125,7 +127,7 @@ def retrain_run_config(
 ) -> dg.RunConfig:
     """The run config of one retrain of `model_id` (None fields take their defaults)."""
     return dg.RunConfig(
-        ops={REQUEST_OP: _request_config(fields)},
+        ops={REQUEST_OP: request_config(fields)},
         execution=execution_config(model_id, window, env) or None,
         loggers={"console": {"config": {"log_level": log_level}}} if log_level else None,
     )

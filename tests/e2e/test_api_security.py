@@ -1,6 +1,7 @@
 """Hostile input against a real server: every bad path refused with its status code, and
 nothing outside the data roots read (atime, under relatime) or written (tree snapshot)."""
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -10,6 +11,7 @@ import requests
 import yaml
 
 from tests.support.api_servers import IRIS, make_stack
+from tests.support.core_retrain import core_retrain
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 KEY = "s3cret-key-for-tests"
@@ -26,6 +28,16 @@ def stack(tmp_path_factory):
     (s.root / "escape").symlink_to(outside)
     (s.root / "escape_ds").symlink_to(outside / "iris")
     (s.root / "link_to_iris").symlink_to(s.root / "iris")
+    # A directory inside the roots whose files are links out: to a valid artifact's files (it
+    # would train on them) and to a file that is not an artifact at all.
+    (s.root / "evil").mkdir()
+    (s.root / "evil" / "dataset.jsonl").symlink_to(outside / "iris" / "dataset.jsonl")
+    (s.root / "evil" / "hashes.json").symlink_to(outside / "iris" / "hashes.json")
+    (s.root / "evil_data").mkdir()
+    (s.root / "evil_data" / "dataset.jsonl").symlink_to(outside / "iris" / "hashes.json")
+    shutil.copy(IRIS / "hashes.json", s.root / "evil_data" / "hashes.json")
+    # A finished run inside the roots (an output directory must never land in it).
+    core_retrain(IRIS, s.root / "done")
     s.outside = outside
     yield s
     s.stop()
@@ -99,6 +111,33 @@ def bad_requests(stack) -> list[tuple[str, dict, int, str]]:
             400,
             "'..'",
         ),
+        (
+            "output is a run",
+            {"dataset_dir": iris, "output_dir": "done/retrain_0001"},
+            400,
+            "finished run directory",
+        ),
+        (
+            "output in a run",
+            {"dataset_dir": iris, "output_dir": "done/retrain_0001/x"},
+            400,
+            "finished run directory",
+        ),
+        (
+            "output is a dataset",
+            {"dataset_dir": iris, "output_dir": "evil_data"},
+            400,
+            "dataset artifact",
+        ),
+        ("surrogate dataset", {"dataset_dir": "iris\ud800"}, 400, "dataset_dir: not valid Unicode"),
+        (
+            "surrogate output",
+            {"dataset_dir": iris, "output_dir": "r\udc00"},
+            400,
+            "output_dir: not valid Unicode",
+        ),
+        ("surrogate notes", {"dataset_dir": iris, "notes": "\ud800"}, 400, "notes: not valid"),
+        ("surrogate project", {"dataset_dir": iris, "project_id": "\ud83d"}, 400, "project_id"),
         ("real mode", {"dataset_dir": iris, "mode": "real"}, 501, "VERIFILY_ENABLE_REAL_TRAIN=1"),
         ("unknown mode", {"dataset_dir": iris, "mode": "gpu"}, 400, "mode"),
         ("unknown field", {"dataset_dir": iris, "pipeline_config": "/etc/passwd"}, 422, ""),
@@ -172,3 +211,40 @@ def test_checked_value_is_used_value(stack):
     assert Path(r.json()["run_dir"]).parent == stack.root / "runs"
     missing = post(stack, "/v1/retrain", {"dataset_dir": "no_such_dir", "project_id": "sec"})
     assert missing.status_code == 400 and "no_such_dir" in missing.json()["detail"]
+
+
+def test_no_file_is_read_through_a_link_and_bad_content_is_named(stack, tmp_path):
+    """What a request makes the server open: never a file behind a link (not even to hash it
+    or count its records), and every bad record or contract a 4xx or a decision that says so."""
+    age_atimes(stack.outside)
+    before = snapshot(stack.outside)
+    for name in ("evil", "evil_data"):
+        r = post(stack, "/v1/retrain", {"dataset_dir": name, "project_id": "sec"})
+        assert r.status_code == 400, (name, r.status_code, r.text)
+        detail = r.json()["detail"]
+        assert "is a symbolic link" in detail, detail
+        assert "sha256" not in detail and "records" not in detail  # nothing about the target
+    assert snapshot(stack.outside) == before, "a file outside the roots was read"
+
+    # A record nested 10,000 deep: a 400 naming the file and line, not a 500.
+    deep = stack.root / "deep"
+    shutil.copytree(IRIS, deep)
+    data = (deep / "dataset.jsonl").read_bytes().splitlines(keepends=True)
+    data[2] = b'{"input": "x", "output": ' + b"[" * 10_000 + b"]" * 10_000 + b"}\n"
+    (deep / "dataset.jsonl").write_bytes(b"".join(data))
+    r = post(stack, "/v1/retrain", {"dataset_dir": "deep", "project_id": "sec"})
+    assert r.status_code == 400, r.text
+    assert f"{deep / 'dataset.jsonl'}:3: nested deeper than 100 levels" in r.json()["detail"]
+
+    # A baseline whose hashes.json holds a number where a hash belongs: an INVESTIGATE that
+    # names the problem, not a 500.
+    base = stack.root / "bad_base"
+    shutil.copytree(stack.root / "done" / "retrain_0001", base)
+    contract = json.loads((base / "hashes.json").read_text())
+    contract["files"]["config.yaml"] = 12345
+    (base / "hashes.json").write_text(json.dumps(contract))
+    r = post(stack, "/v1/retrain", {"dataset_dir": "iris", "base_run_dir": "bad_base",
+                                    "project_id": "sec"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["decision"] == "INVESTIGATE"
+    assert any("files['config.yaml'] is 12345" in why for why in r.json()["reasons"]), r.json()

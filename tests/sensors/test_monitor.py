@@ -11,6 +11,7 @@ import pytest
 from resources.deployment import VerifilySettings
 from sensors.monitor import build_monitor_sensor
 from verifily.config.monitors import MonitorConfig, load_monitors
+from verifily.errors import InputError
 from verifily_assets.definitions import RETRAIN_TARGET
 from verifily_assets.partitions import MODEL_PARTITIONS
 
@@ -182,3 +183,16 @@ def test_monitors_yaml_loads_and_names_bad_keys(tmp_path):
     p.write_text("monitors:\n  - {monitor_id: m1, project_id: iris, allow_retrian: true}\n")
     with pytest.raises(Exception, match="unknown key.*allow_retrian"):
         load_monitors(p)
+
+
+def test_a_monitor_id_with_dots_or_dashes_still_names_a_valid_sensor(tmp_path):
+    """An id the rule allows must not break the code location (Dagster names are \\w only)."""
+    monitors = tmp_path / "monitors.yaml"
+    monitors.write_text("monitors:\n  - {monitor_id: iris-v2.nightly, project_id: iris.v2}\n")
+    (mon,) = load_monitors(monitors)
+    assert build_monitor_sensor(mon, RETRAIN_TARGET, 30).name == "monitor_iris_v2_nightly"
+    monitors.write_text(
+        "monitors:\n  - {monitor_id: a-b, project_id: x}\n  - {monitor_id: a_b, project_id: y}\n"
+    )
+    with pytest.raises(InputError, match="differs from another only in"):
+        load_monitors(monitors)

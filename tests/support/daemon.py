@@ -95,6 +95,21 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def send(self, sig: int) -> None:
+        """Send `sig` to the daemon and everything it started (its process group)."""
+        if self.proc:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def reap(self) -> None:
+        """SIGKILL what is left of the daemon's process group: after the daemon itself died
+        (a crash), its code server and run workers live on until killed."""
+        self.send(signal.SIGKILL)
+        if self.proc:
+            self.proc.wait(timeout=30)
+
     def tail(self, n: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-n:] if self.log.exists() else ""
 

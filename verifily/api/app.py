@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from verifily.api.jobs.service import JobService
+from verifily.api.responses import SafeJSONResponse, validation_detail
 from verifily.api.routes import graphql_api, intelgraph, v1
+from verifily.api.schemas import INVALID_TEXT
 from verifily.api.security import GuardMiddleware
 from verifily.api.settings import ApiSettings
 from verifily.config.locations import ensure_dagster_home
@@ -27,6 +30,7 @@ def create_app(
         version="1",
         description="Retrain over HTTP on Dagster runs: a job id is a Dagster run id.",
         redoc_url=None,
+        default_response_class=SafeJSONResponse,
     )
     app.state.settings = settings
     app.state.instance = instance
@@ -35,7 +39,15 @@ def create_app(
 
     @app.exception_handler(VerifilyError)
     async def verifily_error(request: Request, exc: VerifilyError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+        return SafeJSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Text that is not text (or a number JSON cannot carry) is malformed input: 400, like a
+        # malformed path. Anything else a schema refuses keeps FastAPI's 422.
+        detail = validation_detail(list(exc.errors()))
+        status = 400 if any(e["type"] == INVALID_TEXT for e in detail) else 422
+        return SafeJSONResponse({"detail": detail}, status_code=status)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:

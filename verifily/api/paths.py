@@ -36,6 +36,16 @@ class PathOutsideRoots(InputError):
     http_status = 403
 
 
+def is_unicode(text: str) -> bool:
+    """False for a str holding a lone surrogate (JSON's `\\ud800` escape makes one): such a
+    string cannot be encoded, so it can name no file and must never reach the filesystem."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_roots(value: str | None, default: str | os.PathLike = ".") -> list[Path]:
     """VERIFILY_DATA_ROOTS (os.pathsep-separated) as resolved absolute directories."""
     raw = [p for p in (value or "").split(os.pathsep) if p.strip()] or [str(default)]
@@ -57,12 +67,16 @@ def check_path_text(raw: object, field: str) -> str:
     """The lexical checks: type, length, NUL and control bytes, URL schemes, `..` components."""
     if not isinstance(raw, str) or not raw.strip():
         raise PathRejected(f"{field}: must be a non-empty path string")
+    if not is_unicode(raw):
+        raise PathRejected(f"{field}: not valid Unicode (a lone surrogate escape)")
     if len(raw) > MAX_PATH_CHARS:
         raise PathRejected(f"{field}: path longer than {MAX_PATH_CHARS} characters")
     try:
         value = fully_decode(raw, field)
     except UnicodeDecodeError:
         raise PathRejected(f"{field}: percent-encoding that is not valid UTF-8") from None
+    if not is_unicode(value):
+        raise PathRejected(f"{field}: percent-encoding of a lone surrogate")
     if "\x00" in value:
         raise PathRejected(f"{field}: NUL byte in path")
     if _CONTROL.search(value):
@@ -104,11 +118,3 @@ def safe_path(raw: object, roots: Sequence[Path], field: str) -> Path:
     if len(str(resolved)) > MAX_PATH_CHARS:
         raise PathRejected(f"{field}: resolved path longer than {MAX_PATH_CHARS} characters")
     return resolved
-
-
-def check_output_not_inside(output_dir: Path, inputs: dict[str, Path | None]) -> None:
-    """Refuse an output directory inside (or equal to) an input directory: runs would land in
-    a dataset or baseline and change what a later verification hashes."""
-    for field, path in inputs.items():
-        if path is not None and (output_dir == path or output_dir.is_relative_to(path)):
-            raise PathRejected(f"output_dir may not be inside {field} ({path})")

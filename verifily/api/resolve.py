@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from verifily.api.paths import check_output_not_inside, safe_path
+from verifily.api.paths import safe_path
+from verifily.config.files import load_yaml_file
 from verifily.config.models import configured_models
 from verifily.errors import InputError
 from verifily.retrain.request import RetrainRequest, check_request
@@ -30,12 +29,9 @@ def resolve_request(fields: dict, roots: list[Path], default_output: Path) -> di
         resolved[name] = safe_path(raw, roots, name)
     if resolved["output_dir"] is None:
         resolved["output_dir"] = default_output
-    check_output_not_inside(
-        resolved["output_dir"],
-        {k: resolved[k] for k in ("dataset_dir", "base_run_dir", "contaminated_run_dir")},
-    )
     out.update({k: str(v) if v is not None else None for k, v in resolved.items()})
-    # The core's own validation (mode, seed, metric; the real-mode gate), before queueing.
+    # The core's own checks (mode, seed, metric, model id, the real-mode gate, and the output
+    # directory rule the CLI applies too), before anything is queued or run.
     check_request(RetrainRequest.from_dict(out))
     return out
 
@@ -53,10 +49,7 @@ def load_model_sources(models_file: str | None) -> dict[str, dict]:
 
 
 def _legacy_model_sources(models_file: str) -> dict[str, dict]:
-    try:
-        raw = yaml.safe_load(Path(models_file).read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise InputError(f"cannot read models file {models_file}: {e}") from None
+    raw = load_yaml_file(models_file, "models file")
     models = raw.get("models") if isinstance(raw, dict) else None
     if not isinstance(models, dict):
         raise InputError(f"models file {models_file} needs a `models:` mapping")

@@ -2,19 +2,59 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
-# Model ids are Dagster partition keys and appear in run tags: keep them to a safe alphabet.
-MODEL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+from verifily.model_ids import MODEL_ID_PATTERN
+
 JobStatus = Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"]
+# The error type the API answers with 400 (not 422): text that is not text at all.
+INVALID_TEXT = "invalid_text"
 
 
-class RetrainRequestBody(BaseModel):
+def _bad_value(value: Any) -> str | None:
+    """Why a request value cannot be stored or echoed: a lone surrogate (from a `\\ud800`
+    JSON escape) cannot be encoded, and NaN or infinity is not JSON; None when it is fine."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return "not valid Unicode (a lone surrogate escape)"
+        elif isinstance(v, float) and not math.isfinite(v):
+            return "not a finite number (JSON has no NaN or infinity)"
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list | tuple):
+            stack.extend(v)
+    return None
+
+
+class StrictBody(BaseModel):
+    """A request body: unknown fields refused, and no field may hold text that is not valid
+    Unicode or a number JSON cannot carry (both would fail later, when stored or echoed)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _valid_text(cls, value: Any, info: ValidationInfo) -> Any:
+        why = _bad_value(value)
+        if why:
+            raise PydanticCustomError(
+                INVALID_TEXT, "{field}: {why}", {"field": info.field_name, "why": why}
+            )
+        return value
+
+
+class RetrainRequestBody(StrictBody):
     """The seed's retrain request; paths must lie inside the server's data roots."""
-
-    model_config = ConfigDict(extra="forbid")
 
     dataset_dir: str = Field(description="Dataset artifact directory (dataset.jsonl + hashes.json)")
     output_dir: str | None = Field(None, description="Where run directories go")
@@ -60,16 +100,12 @@ class JobStatusResponse(BaseModel):
     error: str | None = None
 
 
-class ModelRetrainBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ModelRetrainBody(StrictBody):
     reason: str | None = Field(None, max_length=2000)
 
 
-class WorkerEventBody(BaseModel):
+class WorkerEventBody(StrictBody):
     """A worker's report: a status transition and/or evaluation metrics."""
-
-    model_config = ConfigDict(extra="forbid")
 
     status: str = Field(description="RUNNING/SUCCEEDED/FAILED/CANCELED/QUEUED, or metrics/info")
     message: str | None = Field(None, max_length=10_000)

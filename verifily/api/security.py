@@ -9,6 +9,8 @@ from __future__ import annotations
 import hmac
 import json
 
+from verifily.strictjson import MAX_DEPTH, too_deep
+
 OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
 
 
@@ -88,6 +90,11 @@ class GuardMiddleware:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if too_deep(body):
+            # Parsing it would raise RecursionError deep inside the framework; say what it is.
+            return await _send_error(
+                send, 400, f"request body: JSON nested deeper than {MAX_DEPTH} levels"
+            )
         replayed = False
 
         async def replay():

@@ -1,7 +1,8 @@
 """The `verifily` command line: the group, its commands, and the entry point mapping errors.
 
 Exit codes: 0 SHIP, 1 DONT_SHIP, 3 INVESTIGATE (also the `validate` failure code is 1),
-2 usage error, 65 bad input data, 69 mode not available, 70 internal or run failure.
+2 usage error, 65 bad input data, 69 mode not available, 70 internal or run failure (also an
+operating-system error such as a full disk).
 """
 
 import sys
@@ -46,5 +47,11 @@ def main() -> None:
     except VerifilyError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
+    except OSError as e:
+        # The machine, not the input: disk full, a file too large, permission denied. The
+        # system's words and the file, one line; writers leave nothing half-written behind.
+        where = f": {e.filename}" if e.filename else ""
+        click.echo(f"error: {e.strerror or e}{where}", err=True)
+        sys.exit(70)
     except KeyboardInterrupt:
         sys.exit(130)

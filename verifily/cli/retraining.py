@@ -65,6 +65,13 @@ def retrain(as_json: bool, verbose: bool, **fields: object) -> None:
     resp = run_retrain(
         fields, trigger=TRIGGER_CLI, log_level="INFO" if show_progress else "CRITICAL"
     )
+    if resp.get("tracking_error"):
+        # One line, on stderr (stdout may be --json): the decision stands, MLflow missed it.
+        click.echo(
+            f"warning: {resp['tracking_error']} (the decision stands; the failure is recorded "
+            f"in {resp['run_dir']}/audit_log.jsonl)",
+            err=True,
+        )
     if as_json:
         print_json(
             {

@@ -18,6 +18,7 @@ from verifily.config.graph_feed import GraphFeedSpec, parse_graph_feed
 from verifily.config.pipeline import load_thresholds
 from verifily.errors import InputError
 from verifily.feeds import DEFAULT_GAP_TIMEOUT_SECONDS
+from verifily.model_ids import check_model_id
 from verifily.modes import MODES
 
 DEFAULT_MIN_RECORDS = 50
@@ -32,7 +33,6 @@ MODELS_CONFIG_ENV = "VERIFILY_MODELS_CONFIG"
 DEFAULT_MODELS_CONFIG = Path("config") / "models.yaml"
 FEED_KINDS = ("jsonl", "sql", "neo4j")
 START_AT = ("beginning", "end")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -137,9 +137,7 @@ def _model(raw: object, base: Path, where: str) -> ModelSpec:
     allowed = {"id", "feed", "min_records", "max_window_records", "eval_set",
                "pipeline_config", "mode", "start_at", "output_dir", "dataset_dir"}  # fmt: skip
     raw = _keys(raw, allowed, where)
-    mid = raw.get("id")
-    if not isinstance(mid, str) or not _ID.match(mid):
-        raise InputError(f"{where}.id must be 1-64 letters, digits, '_', '.', '-', got {mid!r}")
+    mid = check_model_id(raw.get("id"), f"{where}.id")
     where = f"model {mid!r}"
     if "feed" not in raw and "dataset_dir" not in raw:
         raise InputError(

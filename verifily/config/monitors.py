@@ -9,11 +9,11 @@ from pathlib import Path
 
 from verifily.config.files import load_yaml_file
 from verifily.errors import InputError
+from verifily.model_ids import check_model_id
 
 GATES = ("contamination_gate", "run_contract")
 MONITORS_CONFIG_ENV = "VERIFILY_MONITORS_CONFIG"
 DEFAULT_MONITORS_CONFIG = Path("config") / "monitors.yaml"
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,11 @@ class MonitorOutcome:
 
     retrain: bool
     reasons: list[str] = field(default_factory=list)
+
+
+def sensor_key(monitor_id: str) -> str:
+    """The monitor's id as a Dagster name: '.' and '-' become '_'."""
+    return re.sub(r"\W", "_", monitor_id)
 
 
 def evaluate_monitor(
@@ -75,12 +80,17 @@ def load_monitors(path: str | os.PathLike) -> list[MonitorConfig]:
         unknown = sorted(set(m) - allowed)
         if unknown:
             raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        # A monitor's id names its sensor; its project id is a model id: one rule for both.
         for key in ("monitor_id", "project_id"):
-            if not isinstance(m.get(key), str) or not _ID.match(m[key]):
-                raise InputError(f"{where}.{key} must be an id (letters, digits, _ . -)")
-        if m["monitor_id"] in seen:
-            raise InputError(f"{where}: monitor_id {m['monitor_id']!r} listed twice")
-        seen.add(m["monitor_id"])
+            check_model_id(m.get(key), f"{where}.{key}")
+        # The sensor is named after the id, and sensor names allow only [A-Za-z0-9_].
+        key = sensor_key(m["monitor_id"])
+        if key in seen:
+            raise InputError(
+                f"{where}: monitor_id {m['monitor_id']!r} is listed twice (or differs from "
+                "another only in '.', '-' or '_')"
+            )
+        seen.add(key)
         if not isinstance(m.get("allow_retrain", False), bool):
             raise InputError(f"{where}.allow_retrain must be true or false")
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from verifily.contamination.index import EvalIndex
 from verifily.contamination.scan import TrainMatcher, read_line_chunks, scan_training
-from verifily.dataset.artifact import DATASET_FILE, read_hashes
-from verifily.dataset.schema import effective_split, record_problems
+from verifily.dataset.artifact import DATASET_FILE, parse_record, read_hashes
+from verifily.dataset.schema import effective_split
 from verifily.errors import InputError
-from verifily.fsutil import write_json
+from verifily.fsutil import NotRegularFile, open_regular, read_regular, write_json
 from verifily.hashing import sha256_file
 
 REPORT_VERSION = 1
@@ -85,17 +85,9 @@ def _artifact_eval_records(dataset: Path) -> Iterator[tuple[object, dict]]:
 
 def eval_file_records(path: Path) -> Iterator[tuple[object, dict]]:
     """(id, record) of a separate JSONL eval file; every record is checked against the schema."""
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError as e:
-                raise InputError(f"{path}:{lineno}: not valid JSON: {e}") from None
-            bad = record_problems(rec)
-            if bad:
-                raise InputError(f"{path}:{lineno}: " + "; ".join(bad))
+            rec = parse_record(line, f"{path}:{lineno}")
             yield rec.get("id", f"line {lineno}"), rec
 
 
@@ -212,10 +204,12 @@ def read_report(run_dir: str | os.PathLike) -> tuple[dict | None, str | None]:
     """(contamination report, None) or (None, why it cannot be read) from a run directory."""
     p = Path(run_dir) / CONTAMINATION_FILE
     try:
-        report = json.loads(p.read_text())
+        report = json.loads(read_regular(p))
         float(report["contaminated_fraction"])
     except FileNotFoundError:
         return None, f"no {CONTAMINATION_FILE} in {run_dir}"
+    except NotRegularFile as e:
+        return None, str(e)
     except (OSError, ValueError, KeyError, TypeError) as e:
         return None, f"{p} is unreadable: {e}"
     return report, None

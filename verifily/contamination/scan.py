@@ -31,6 +31,7 @@ from verifily.contamination.text import (
     token_bounds,
     token_hashes,
 )
+from verifily.fsutil import open_regular
 
 _NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w]")
 CHUNK_BYTES = 2 << 20  # measured: 2 MiB keeps the per-token arrays in cache
@@ -76,7 +77,7 @@ def read_line_chunks(path: str | os.PathLike, size: int | None = None) -> Iterat
     pending: list[
         bytes | memoryview
     ] = []  # pieces of a line longer than a chunk, joined once at its end
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         while block := f.read(size):
             cut = block.rfind(b"\n")
             if cut < 0:

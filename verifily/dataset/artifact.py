@@ -15,8 +15,9 @@ from pathlib import Path
 
 from verifily.dataset.schema import effective_split, record_problems
 from verifily.errors import DatasetError, InputError
-from verifily.fsutil import fsync_dir, write_json
+from verifily.fsutil import NotRegularFile, fsync_dir, open_regular, read_regular, write_json
 from verifily.hashing import canonical_json, sha256_bytes
+from verifily.strictjson import JSONRuleError, parse_line
 
 FORMAT_VERSION = 1
 DATASET_FILE = "dataset.jsonl"
@@ -47,26 +48,51 @@ def dataset_hash_of(file_sha256: str, record_count: int) -> str:
 def read_hashes(artifact_dir: Path) -> dict:
     """Load and shape-check `hashes.json`; raises DatasetError naming the problem."""
     hp = artifact_dir / HASHES_FILE
-    if not hp.is_file():
-        raise DatasetError([f"{hp}: missing (an artifact needs {DATASET_FILE} and {HASHES_FILE})"])
     try:
-        meta = json.loads(hp.read_bytes().decode("utf-8"))
+        meta = json.loads(read_regular(hp).decode("utf-8"))
+    except FileNotFoundError:
+        raise DatasetError(
+            [f"{hp}: missing (an artifact needs {DATASET_FILE} and {HASHES_FILE})"]
+        ) from None
+    except NotRegularFile as e:
+        raise DatasetError([str(e)]) from None
     except (UnicodeDecodeError, ValueError) as e:
         raise DatasetError([f"{hp}: not valid JSON: {e}"]) from None
+    if not isinstance(meta, dict):
+        raise DatasetError([f"{hp}: must be a JSON object, got {type(meta).__name__}"])
     missing = [k for k in ("dataset_hash", "files", "record_count") if k not in meta]
-    if not isinstance(meta, dict) or missing:
+    if missing:
         raise DatasetError([f"{hp}: missing keys {missing}"])
+    if not isinstance(meta["files"], dict):
+        raise DatasetError([f"{hp}: 'files' must be an object of file name -> sha256"])
     return meta
 
 
+def parse_record(line: bytes, where: str) -> dict:
+    """One JSONL line as a record, by the one strict reading and the record schema; an
+    InputError naming `where` (file and line) otherwise."""
+    try:
+        rec = parse_line(line)
+    except JSONRuleError as e:
+        raise InputError(f"{where}: {e}") from None
+    bad = record_problems(rec)
+    if bad:
+        raise InputError(f"{where}: " + "; ".join(bad))
+    return rec  # type: ignore[return-value]  # record_problems says it is a dict
+
+
 def iter_records(artifact_dir: str | os.PathLike) -> Iterator[dict]:
-    """Stream the records of an artifact, each with its effective `split` filled in."""
-    with open(Path(artifact_dir) / DATASET_FILE, "rb") as f:
-        for line in f:
-            if line.strip():
-                rec = json.loads(line)
-                rec["split"] = effective_split(rec)
-                yield rec
+    """Stream the records of an artifact, each with its effective `split` filled in.
+
+    The artifact was verified before; a line that no longer reads (the file changed
+    underneath) is an InputError naming the file and line, by the same rules as `verify`.
+    """
+    path = Path(artifact_dir) / DATASET_FILE
+    with open_regular(path) as f:
+        for lineno, line in enumerate(f, 1):
+            rec = parse_record(line, f"{path}:{lineno}")
+            rec["split"] = effective_split(rec)
+            yield rec
 
 
 def write_artifact(records: Iterable[dict], out_dir: str | os.PathLike) -> DatasetInfo:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -10,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from verifily.dataset.artifact import DatasetInfo, write_artifact
-from verifily.dataset.schema import DEFAULT_EVAL_FRACTION, assign_split
+from verifily.dataset.schema import DEFAULT_EVAL_FRACTION, assign_split, record_problems
 from verifily.errors import InputError
+from verifily.fsutil import open_regular
+from verifily.strictjson import JSONRuleError, parse_line
 
 FORMATS = ("jsonl", "csv", "parquet")
 
@@ -40,14 +41,14 @@ def _plain(v: Any) -> Any:
 def _rows(source: Path, fmt: str) -> Iterator[tuple[str, dict]]:
     """(location, row) pairs from the source, streamed where the format allows."""
     if fmt == "jsonl":
-        with open(source, "rb") as f:
+        # The same reading as `verify` and the retrain (verifily.strictjson): blank lines,
+        # NaN, repeated keys and runaway nesting are errors naming the line, never skipped.
+        with open_regular(source) as f:
             for i, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
                 try:
-                    row = json.loads(line.decode("utf-8"))
-                except (UnicodeDecodeError, ValueError) as e:
-                    raise InputError(f"{source}:{i}: not a JSON record: {e}") from None
+                    row = parse_line(line)
+                except JSONRuleError as e:
+                    raise InputError(f"{source}:{i}: {e}") from None
                 if not isinstance(row, dict):
                     raise InputError(f"{source}:{i}: expected a JSON object")
                 yield f"{source}:{i}", row
@@ -136,8 +137,16 @@ def ingest(
         raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
     def records() -> Iterator[dict]:
+        ids: set = set()
         for loc, row in _rows(src, fmt):
             rec = map_row(row, loc, input_cols, output_col, id_col, split_col)
+            bad = record_problems(rec)
+            if bad:
+                raise InputError(f"{loc}: " + "; ".join(bad))
+            if "id" in rec:  # named here with its line; write_artifact only knows a number
+                if rec["id"] in ids:
+                    raise InputError(f"{loc}: duplicate id {rec['id']!r}")
+                ids.add(rec["id"])
             if "split" not in rec:
                 rec["split"] = assign_split(rec, eval_fraction)
             elif rec["split"] not in ("train", "eval"):

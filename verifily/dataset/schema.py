@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 from verifily.hashing import canonical_json
@@ -33,7 +34,34 @@ def record_problems(rec: Any) -> list[str]:
         problems.append(f"'split' must be 'train' or 'eval', got {rec['split']!r}")
     if "meta" in rec and not isinstance(rec["meta"], dict):
         problems.append(f"'meta' must be an object, got {_json_type(rec['meta'])}")
+    bad_number = _non_finite(rec)
+    if bad_number is not None:
+        # JSON has no NaN or infinity; written out they would make the artifact unreadable.
+        where = _field_of(rec)
+        problems.append(f"{bad_number!r} in field {where!r} is not a JSON number")
     return problems
+
+
+def _non_finite(value: Any) -> float | None:
+    """The first NaN or infinity anywhere in a parsed value (None when there is none)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            return v
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
+
+
+def _field_of(rec: dict) -> str:
+    """The top-level field a non-finite number sits in."""
+    for key, v in rec.items():
+        if _non_finite(v) is not None:
+            return key
+    return "?"
 
 
 def assign_split(rec: dict, eval_fraction: float = DEFAULT_EVAL_FRACTION) -> str:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from orjson import loads
 
 from verifily.dataset.artifact import (
     DATASET_FILE,
@@ -18,12 +15,16 @@ from verifily.dataset.artifact import (
     dataset_hash_of,
     read_hashes,
 )
-from verifily.dataset.schema import effective_split, record_problems
+from verifily.dataset.schema import SPLITS, effective_split, record_problems
 from verifily.errors import DatasetError
+from verifily.fsutil import NotRegularFile, open_regular
 from verifily.hashing import CHUNK
+from verifily.strictjson import JSONRuleError, fast_parse_line, parse_line
 
 # Floats go the slow way: orjson may have produced them from integers too large for 64 bits.
 _FAST_OUTPUT_TYPES = (str, int, bool)
+_ID_TYPES = (str, int)
+_SPLITS = frozenset(SPLITS)
 MAX_PROBLEMS = 1000
 
 Progress = Callable[[int, int], None]
@@ -47,7 +48,6 @@ def scan_dataset_file(
 
     scan = _Scan()
     h = hashlib.sha256()
-    total = path.stat().st_size
     buf = bytearray(CHUNK * 4)
     view = memoryview(buf)
     newlines = 0
@@ -72,44 +72,37 @@ def scan_dataset_file(
         counts[rec.get("split") or effective_split(rec)] += 1
 
     def slow_check(line: bytes) -> None:
-        """The standard library's reading is authoritative; orjson only speeds up the common case
-        (it reads integers beyond 64 bits as floats, for one). Says exactly what is wrong."""
+        """The one strict reading (verifily.strictjson) is authoritative; the fast path only
+        speeds up the lines it provably reads the same way. Says exactly what is wrong."""
         try:
-            rec = json.loads(line.decode("utf-8"))
-        except UnicodeDecodeError as e:
-            problem(f"invalid UTF-8 at byte {e.start} of the line")
-            return
-        except ValueError as e:
-            if not line.strip():
-                problem("blank line (every line must hold one JSON record)")
-            else:
-                msg, col = getattr(e, "msg", e), getattr(e, "colno", "?")
-                problem(f"malformed JSON: {msg} at column {col}")
+            rec = parse_line(line)
+        except JSONRuleError as e:
+            problem(str(e))
             return
         bad = record_problems(rec)
         for b in bad:
             problem(b)
-        if not bad:
+        if not bad and isinstance(rec, dict):
             accept(rec)
 
     def check(line: bytes) -> None:
-        try:
-            rec = loads(line)
-        except ValueError:
-            slow_check(line)
-            return
+        rec = fast_parse_line(line)
         if (
             type(rec) is not dict
             or type(rec.get("input")) is not str
             or type(rec.get("output")) not in _FAST_OUTPUT_TYPES
-            or not rec.get("split")
-            or (len(rec) > 2 and record_problems(rec))
+            or type(rec.get("split")) is not str
+            or rec["split"] not in _SPLITS
+            # input, output, split and an id of the right type: nothing else to check.
+            or not (len(rec) == 3 or (len(rec) == 4 and type(rec.get("id")) in _ID_TYPES))
+            and record_problems(rec)
         ):
             slow_check(line)
             return
         accept(rec)
 
-    with open(path, "rb", buffering=0) as f:
+    with open_regular(path, buffering=0) as f:
+        total = os.fstat(f.fileno()).st_size
         while n := f.readinto(buf):
             chunk = view[:n]
             h.update(chunk)
@@ -155,10 +148,13 @@ def verify_artifact(
     if not d.is_dir():
         raise DatasetError([f"{d}: dataset directory does not exist"])
     dp = d / DATASET_FILE
-    if not dp.is_file():
+    if not dp.exists() and not dp.is_symlink():
         raise DatasetError([f"{dp}: missing (an artifact needs {DATASET_FILE} and {HASHES_FILE})"])
     meta = read_hashes(d)
-    scan = scan_dataset_file(dp, validate=not integrity_only, progress=progress)
+    try:
+        scan = scan_dataset_file(dp, validate=not integrity_only, progress=progress)
+    except NotRegularFile as e:  # a symbolic link or not a file: never read through
+        raise DatasetError([str(e)]) from None
     problems = list(scan.problems)
     hp = d / HASHES_FILE
     expected_sha = meta.get("files", {}).get(DATASET_FILE)

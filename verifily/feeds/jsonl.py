@@ -14,12 +14,12 @@ replacing one of them is reported instead of silently missed.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from verifily.feeds import FeedError, Pending
+from verifily.strictjson import JSONRuleError, parse_line
 
 SUFFIXES = (".jsonl", ".ndjson")
 CHUNK = 1 << 20
@@ -194,8 +194,8 @@ class JsonlFeed:
                     if not line.strip():
                         continue
                     try:
-                        rec = json.loads(line)
-                    except ValueError as e:
+                        rec = parse_line(line)
+                    except JSONRuleError as e:
                         raise FeedError(f"{path}: byte {at}: not a JSON record: {e}") from None
                     if not isinstance(rec, dict):
                         raise FeedError(f"{path}: byte {at}: expected a JSON object")

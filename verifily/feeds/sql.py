@@ -13,7 +13,6 @@ it stops just before the hole. Skipped holes are counted in the window's descrip
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from verifily.feeds import DEFAULT_GAP_TIMEOUT_SECONDS, FeedError, Pending
 from verifily.feeds.window import utc_iso
 from verifily.hashing import canonical_json
+from verifily.strictjson import JSONRuleError, loads
 
 DEFAULT_TABLE = "verifily_feed"
 _engines: dict[str, sa.Engine] = {}
@@ -145,8 +145,9 @@ class SqlFeed:
         with engine_for(self.url).connect() as conn:
             for seq, raw in conn.execute(q):
                 try:
-                    rec = json.loads(raw)
-                except ValueError as e:
+                    text = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+                    rec = loads(text)
+                except JSONRuleError as e:
                     raise FeedError(
                         f"{self.table.name} seq {seq}: not a JSON record: {e}"
                     ) from None

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from verifily.config.pipeline import load_thresholds
 from verifily.errors import InputError
+from verifily.model_ids import check_model_id
 from verifily.modes import MODES, check_real_mode_enabled
+from verifily.rundir.outputs import check_output_dir
 
 
 @dataclass(frozen=True)
@@ -39,14 +42,30 @@ class RetrainRequest:
 
 
 def check_request(req: RetrainRequest) -> None:
-    """Reject a request that cannot run, before anything is written."""
+    """Reject a request that cannot run, before anything is written: its fields, the model id
+    rule, the real-mode gate, and where it would write (never into an input or a sealed run)."""
     if req.mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}, got {req.mode!r}")
     if isinstance(req.seed, bool) or not isinstance(req.seed, int) or req.seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {req.seed!r}")
     if not req.metric:
         raise InputError("metric must name an evaluation metric")
-    if not req.project_id:
-        raise InputError("project_id must not be empty")
+    check_model_id(req.project_id, "project_id")
     if req.mode == "real":
         check_real_mode_enabled()
+    check_output_dir(
+        req.output_dir,
+        {
+            "dataset_dir": req.dataset_dir,
+            "base_run_dir": req.base_run_dir,
+            "contaminated_run_dir": req.contaminated_run_dir,
+        },
+    )
+
+
+def preflight(req: RetrainRequest) -> None:
+    """Everything a retrain can be refused for without reading its data: the request itself
+    and its pipeline config. Entry points call it before they create a Dagster run, so bad
+    input is one line and no run, not a failed run."""
+    check_request(req)
+    load_thresholds(req.pipeline_config, metric=req.metric)

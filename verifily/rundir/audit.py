@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from verifily.fsutil import NotRegularFile, read_regular
 from verifily.hashing import canonical_json, sha256_bytes
 
 AUDIT_FILE = "audit_log.jsonl"
@@ -45,14 +46,20 @@ def append_audit(run_dir: str | os.PathLike, event: str, **details: object) -> d
 
 def audit_problems(path: Path) -> list[str]:
     """Every break in the chain: bad JSON, a sequence gap, a previous-hash mismatch."""
-    if not path.is_file():
+    try:
+        data = read_regular(path)
+    except FileNotFoundError:
         return [f"{path.name}: missing"]
+    except NotRegularFile as e:
+        return [f"{path.name}: {e}"]
     problems = []
     prev = None
-    for i, line in enumerate(path.read_bytes().split(b"\n")[:-1] if path.stat().st_size else []):
+    for i, line in enumerate(data.split(b"\n")[:-1]):
         try:
             entry = json.loads(line)
-        except ValueError:
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+        except (ValueError, RecursionError):
             problems.append(f"{path.name}:{i + 1}: not valid JSON")
             prev = line
             continue

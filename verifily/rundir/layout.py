@@ -13,7 +13,7 @@ from verifily.errors import InputError
 from verifily.fsutil import fsync_dir, fsync_tree
 
 _FINAL = re.compile(r"^retrain_(\d{4,})$")
-_STAGING = re.compile(r"^\.retrain_(\d{4,})\.partial$")
+STAGING_PATTERN = re.compile(r"^\.retrain_(\d{4,})\.partial$")
 LOCK_FILE = ".verifily.lock"
 
 
@@ -28,7 +28,7 @@ def staging_name(n: int) -> str:
 def _highest(out: Path) -> int:
     top = 0
     for name in os.listdir(out):
-        m = _FINAL.match(name) or _STAGING.match(name)
+        m = _FINAL.match(name) or STAGING_PATTERN.match(name)
         if m:
             top = max(top, int(m.group(1)))
     return top
@@ -90,7 +90,7 @@ def publish_run_dir(staging: Path, final: Path) -> Path:
 
 def discard_staging(staging: Path) -> None:
     """Remove an abandoned staging directory (a failed retrain leaves nothing that looks done)."""
-    if _STAGING.match(staging.name):
+    if STAGING_PATTERN.match(staging.name):
         shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -99,7 +99,7 @@ def staging_dirs(output_dir: str | os.PathLike) -> list[Path]:
     out = Path(output_dir)
     if not out.is_dir():
         return []
-    return sorted(out / n for n in os.listdir(out) if _STAGING.match(n))
+    return sorted(out / n for n in os.listdir(out) if STAGING_PATTERN.match(n))
 
 
 def list_run_dirs(output_dir: str | os.PathLike) -> list[Path]:

@@ -10,8 +10,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import yaml
-
+from verifily.config.files import load_yaml_file
 from verifily.config.locations import local_state_dir
 from verifily.errors import InputError
 
@@ -20,14 +19,18 @@ CONFIG_ENV = "VERIFILY_MLFLOW_CONFIG"
 ENABLED_ENV = "VERIFILY_MLFLOW_ENABLED"
 DEFAULT_CONFIG_FILE = Path("config") / "mlflow_retraining.yaml"
 CONFIG_KEYS = ("enabled", "tracking_uri", "artifact_uri", "experiment_name")
-# MLflow's HTTP client retries for ~4 minutes by default (tuned for rate-limited hosted
-# backends); a retrain must not stall that long on a dead server, so we default to a short
-# budget unless the deployment sets these itself. MLflow also prints run URLs to stdout, which
-# would corrupt `verifily retrain --json`; we log the URL to the run's events instead.
+# MLflow's HTTP client waits 120 s per request and retries for minutes by default (tuned for
+# rate-limited hosted backends). A retrain must not stall on a tracking server that accepts
+# connections and never answers: each request gets 5 s and one retry, so the first failing
+# call costs at most ~11 s, after which tracking is off for that retrain (verifily.tracking.
+# runs.guard). A deployment that uploads large models through a slow server raises these by
+# setting the same variables. MLflow also prints run URLs to stdout, which would corrupt
+# `verifily retrain --json`; we log the URL to the run's events instead.
 ENV_DEFAULTS = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 
@@ -51,10 +54,7 @@ class TrackingSettings:
 
 
 def _read_config(path: Path) -> dict:
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise InputError(f"{path}: not valid YAML: {e}") from None
+    raw = load_yaml_file(path, "MLflow config")
     if not isinstance(raw, dict):
         raise InputError(f"{path}: MLflow config must be a mapping")
     raw = raw.get("mlflow", raw) if isinstance(raw.get("mlflow"), dict) else raw

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,7 @@ import dagster as dg
 import pytest
 
 from tests.support.examples import IRIS, REPO
+from tests.support.silent_server import SilentServer
 from verifily.rundir.contract import validate_run_contract
 from verifily.rundir.layout import list_run_dirs
 
@@ -244,3 +246,160 @@ def test_eight_concurrent_cli_retrains_share_nothing(dagster_home, tmp_path):
     for d in dirs:
         assert validate_run_contract(d) == []
     assert not [p for p in out.iterdir() if p.name.startswith(".retrain_")]
+
+
+def _dagster_runs(home: Path) -> int:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return len(instance.get_runs())
+
+
+def _one_line(stderr: str) -> str:
+    """The error, which must be exactly one line and never a traceback."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("project", ["../../escape", "x/y", "a" * 300, "-rf"])
+def test_a_bad_model_id_is_refused_before_anything_is_written(dagster_home, tmp_path, project):
+    p = run_cli(
+        "retrain", "--dataset", str(IRIS), "--out", str(tmp_path / "runs"), "--project", project,
+        home=dagster_home,
+    )  # fmt: skip
+    assert p.returncode == 65
+    assert "is not a valid model id" in _one_line(p.stderr)
+    # No Dagster run, no pickles anywhere (inside or outside the storage), no run directory.
+    assert _dagster_runs(dagster_home) == 0
+    assert not (dagster_home / "storage").exists() or not any(
+        f.suffix == ".pkl" for f in (dagster_home / "storage").rglob("*")
+    )
+    assert not any(f.suffix == ".pkl" for f in tmp_path.rglob("*"))
+    assert not (tmp_path / "runs").exists()
+
+
+def test_an_output_directory_never_lands_in_an_input_or_a_finished_run(dagster_home, tmp_path):
+    out = tmp_path / "runs"
+    first = run_cli("retrain", "--dataset", str(IRIS), "--out", str(out), home=dagster_home)
+    assert first.returncode == 0, first.stderr
+    base = out / "retrain_0001"
+    dataset = tmp_path / "iris"
+    shutil.copytree(IRIS, dataset)
+    before = {p: p.read_bytes() for p in dataset.rglob("*") if p.is_file()}
+    cases = [
+        (["--out", str(base), "--baseline", str(base)], "is inside base_run_dir"),
+        (["--out", str(base)], "is a finished run directory"),
+        (["--out", str(base / "eval")], "retrain_0001, a finished run directory"),
+        (["--out", str(dataset)], "is inside dataset_dir"),
+        (["--out", str(dataset / "runs")], "is inside dataset_dir"),
+        (["--out", str(tmp_path / "x"), "--contaminated", str(tmp_path)], "contaminated_run_dir"),
+    ]
+    for extra, problem in cases:
+        p = run_cli("retrain", "--dataset", str(dataset), *extra, home=dagster_home)
+        assert p.returncode == 65, (extra, p.stderr)
+        assert problem in _one_line(p.stderr)
+    # Inputs are never written: the baseline still validates, the dataset is byte-identical.
+    assert validate_run_contract(base) == []
+    assert {p: p.read_bytes() for p in dataset.rglob("*") if p.is_file()} == before
+    assert _dagster_runs(dagster_home) == 1  # only the first, good retrain
+
+
+@pytest.mark.parametrize("how", ["invalid_utf8", "directory", "unsafe_yaml"])
+def test_a_bad_pipeline_config_is_one_line_naming_it(dagster_home, tmp_path, how):
+    cfg = tmp_path / "pipeline.yaml"
+    if how == "invalid_utf8":
+        cfg.write_bytes(b"min_metric: 0.5\n\xff\xfe\n")
+        problem = "not valid UTF-8"
+    elif how == "directory":
+        cfg.mkdir()
+        problem = "is a directory"
+    else:
+        cfg.write_text("min_metric: !!python/object/apply:os.system ['true']\n")
+        problem = "not valid YAML"
+    p = run_cli(
+        "retrain", "--dataset", str(IRIS), "--out", str(tmp_path / "runs"),
+        "--pipeline-config", str(cfg), home=dagster_home,
+    )  # fmt: skip
+    assert p.returncode == 65
+    line = _one_line(p.stderr)
+    assert str(cfg) in line and problem in line
+    assert _dagster_runs(dagster_home) == 0
+
+
+def test_a_disabled_mode_is_one_line_exit_69_and_no_dagster_run(dagster_home, tmp_path):
+    env_without = {k: v for k, v in os.environ.items() if k != "VERIFILY_ENABLE_REAL_TRAIN"}
+    p = subprocess.run(
+        [sys.executable, "-m", "verifily", "retrain", "--dataset", str(IRIS),
+         "--out", str(tmp_path / "runs"), "--mode", "real"],
+        capture_output=True, text=True, timeout=300,
+        env={**env_without, "DAGSTER_HOME": str(dagster_home), "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert p.returncode == 69
+    assert _one_line(p.stderr) == (
+        "error: real training mode is disabled; set VERIFILY_ENABLE_REAL_TRAIN=1 to enable it"
+    )
+    assert p.stdout == ""
+    assert _dagster_runs(dagster_home) == 0
+
+
+@pytest.mark.slow
+def test_a_tracking_server_that_never_answers_costs_two_bounded_requests(dagster_home, tmp_path):
+    """MLflow's default is 120 s per request and minutes of retries; a retrain must neither
+    wait that out nor stay silent about it: two requests of 5 s each, then one warning line."""
+    server = SilentServer().start()
+    try:
+        p = subprocess.run(
+            [sys.executable, "-m", "verifily", "retrain", "--dataset", str(IRIS),
+             "--out", str(tmp_path / "runs"), "--project", "iris", "--json"],
+            capture_output=True, text=True, timeout=300,
+            env={**os.environ, "DAGSTER_HOME": str(dagster_home), "PYTHONPATH": str(REPO),
+                 "MLFLOW_TRACKING_URI": server.url},
+        )  # fmt: skip
+    finally:
+        server.stop()
+    resp = json.loads(p.stdout)  # stdout stays clean JSON
+    assert p.returncode == 0 and resp["decision"] == "SHIP", p.stderr
+    line = _one_line(p.stderr)
+    assert line.startswith("warning: MLflow tracking failed at start") and "Read timed out" in line
+    assert "audit_log.jsonl" in line
+    # One request and one retry, each given up by the client after the 5 s timeout, and no
+    # later step tried again (tracking is off for the rest of this retrain).
+    assert len(server.held) == 2, server.held
+    for h in server.held:
+        assert h.closed is not None and 4.5 <= h.closed - h.opened < 10, server.held
+    audit = (Path(resp["run_dir"]) / "audit_log.jsonl").read_text()
+    assert '"event":"tracking_failed"' in audit
+
+
+def test_an_unreachable_tracking_server_is_one_warning_line(dagster_home, tmp_path):
+    p = subprocess.run(
+        [sys.executable, "-m", "verifily", "retrain", "--dataset", str(IRIS),
+         "--out", str(tmp_path / "runs")],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "DAGSTER_HOME": str(dagster_home), "PYTHONPATH": str(REPO),
+             "MLFLOW_TRACKING_URI": "http://127.0.0.1:1"},
+    )  # fmt: skip
+    assert p.returncode == 0 and "Decision: SHIP" in p.stdout
+    line = _one_line(p.stderr)
+    assert line.startswith("warning: MLflow tracking failed") and "Connection refused" in line
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_partial_artifact(dagster_home, tmp_path):
+    """Writes fail the way a full disk fails them (the file-size limit makes the kernel
+    refuse the write with EFBIG, no root or tmpfs needed): one line, exit 70, nothing left."""
+    import resource
+    import signal
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a refused write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    src = REPO / "examples" / "iris" / "source" / "iris.csv"
+    p = subprocess.run(
+        [sys.executable, "-m", "verifily", "ingest", str(src), "--out", str(tmp_path / "art"),
+         "--input-col", "sepal_length_cm", "--output-col", "species"],
+        capture_output=True, text=True, timeout=300, preexec_fn=limit_file_size,
+        env={**os.environ, "DAGSTER_HOME": str(dagster_home), "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert p.returncode == 70
+    assert "File too large" in _one_line(p.stderr)
+    assert [p.name for p in tmp_path.iterdir() if p != dagster_home] == []  # nothing partial

@@ -38,8 +38,8 @@ def test_env_var_names_the_file(tmp_path, monkeypatch):
     "text, problem",
     [
         ("models: [", "not valid YAML"),
-        ("models:\n  - min_records: 5\n", "id must be"),
-        (f"models:\n  - id: 'a b/c'\n    {FEED}\n", "id must be"),
+        ("models:\n  - min_records: 5\n", "is not a valid model id"),
+        (f"models:\n  - id: 'a b/c'\n    {FEED}\n", "is not a valid model id"),
         ("models: 3\n", "must be a list"),
         (f"models:\n  - id: a\n    {FEED}\n  - id: a\n    {FEED}\n", "listed twice"),
     ],

@@ -46,7 +46,7 @@ def test_defaults_and_relative_paths(tmp_path, monkeypatch):
             "gap_timeout_seconds must be a number >= 0",
         ),
         ("models:\n  - {id: a, feed: {kind: jsonl, path: x}, min_record: 5}\n", "min_record"),
-        ("models:\n  - {id: 'a b', feed: {kind: jsonl, path: x}}\n", "id must be"),
+        ("models:\n  - {id: 'a b', feed: {kind: jsonl, path: x}}\n", "is not a valid model id"),
         (
             "models:\n  - {id: a, feed: {kind: jsonl, path: x}}\n"
             "  - {id: a, feed: {kind: jsonl, path: y}}\n",

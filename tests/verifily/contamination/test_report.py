@@ -196,9 +196,13 @@ def test_empty_eval_split_reports_nothing_to_check(tmp_path):
 
 def test_empty_eval_file_is_an_input_error(tmp_path):
     ds = artifact(tmp_path, [{"input": TRAIN_DOCS[0]}], [])
-    (tmp_path / "empty.jsonl").write_text("\n")
+    (tmp_path / "empty.jsonl").write_text("")
     with pytest.raises(InputError, match="holds no records"):
         find_contamination(ds, tmp_path / "empty.jsonl")
+    # A blank line is an error naming it, by the same rule as `verify` and `ingest`.
+    (tmp_path / "blank.jsonl").write_text("\n")
+    with pytest.raises(InputError, match=r"blank.jsonl:1: blank line"):
+        find_contamination(ds, tmp_path / "blank.jsonl")
     with pytest.raises(InputError, match="does not exist"):
         find_contamination(ds, tmp_path / "missing.jsonl")
     (tmp_path / "bad.jsonl").write_text('{"input": "a", "output": "b"}\n{"input": [1]}\n')

@@ -190,3 +190,31 @@ def test_any_valid_records_round_trip(tmp_path_factory, records):
     d = tmp_path_factory.mktemp("prop") / "art"
     info = write_artifact(records, d)
     assert verify_artifact(d).record_count == len(records) == info.record_count
+
+
+@pytest.mark.parametrize("name", ["dataset.jsonl", "hashes.json"])
+def test_a_symlinked_artifact_file_is_refused_not_read(tmp_path, name):
+    """A link planted in an artifact must not make verify (or a server, on a request's behalf)
+    read, hash or count a file elsewhere."""
+    write_artifact(RECORDS, tmp_path / "art")
+    outside = tmp_path / f"outside-{name}"
+    (tmp_path / "art" / name).rename(outside)
+    (tmp_path / "art" / name).symlink_to(outside)
+    for integrity_only in (False, True):
+        with pytest.raises(DatasetError, match=f"{name}: is a symbolic link") as e:
+            verify_artifact(tmp_path / "art", integrity_only=integrity_only)
+        assert "sha256" not in str(e.value) and "records" not in str(e.value)
+
+
+def test_a_directory_or_fifo_in_place_of_the_dataset_is_refused(tmp_path):
+    import os
+
+    write_artifact(RECORDS, tmp_path / "art")
+    (tmp_path / "art" / "dataset.jsonl").unlink()
+    os.mkfifo(tmp_path / "art" / "dataset.jsonl")  # opening it must not block
+    with pytest.raises(DatasetError, match="not a regular file"):
+        verify_artifact(tmp_path / "art")
+    (tmp_path / "art" / "dataset.jsonl").unlink()
+    (tmp_path / "art" / "dataset.jsonl").mkdir()
+    with pytest.raises(DatasetError, match="is a directory"):
+        verify_artifact(tmp_path / "art")

@@ -84,3 +84,40 @@ def test_missing_directory_and_contract(run_dir, tmp_path):
     assert "does not exist" in validate_run_contract(tmp_path / "nope")[0]
     (run_dir / "hashes.json").unlink()
     assert "hashes.json: missing" in validate_run_contract(run_dir)
+
+
+@pytest.mark.parametrize("bad", [12345, None, ["a"], {"x": 1}, "not-hex", "A" * 64])
+def test_a_malformed_hash_value_is_named_not_a_crash(run_dir, bad):
+    contract = json.loads((run_dir / "hashes.json").read_text())
+    contract["files"]["config.yaml"] = bad
+    (run_dir / "hashes.json").write_text(json.dumps(contract))
+    problems = validate_run_contract(run_dir)
+    assert any("files['config.yaml']" in p and "not a SHA-256 hex digest" in p for p in problems)
+    assert "hashes.json: chain hash mismatch" in problems
+
+
+@pytest.mark.parametrize("contract", ['{"files": 3}', "[1, 2]", '"x"', "{" * 5000])
+def test_a_contract_of_the_wrong_shape_is_named(run_dir, contract):
+    (run_dir / "hashes.json").write_text(contract)
+    problems = validate_run_contract(run_dir)
+    assert any(p.startswith("hashes.json: unreadable or not a contract") for p in problems)
+
+
+def test_a_symlinked_artifact_is_named_and_not_read(run_dir, tmp_path):
+    """A run directory whose file is a link to elsewhere never vouches for that file."""
+    outside = tmp_path / "outside.json"
+    outside.write_bytes((run_dir / "eval" / "eval_results.json").read_bytes())
+    (run_dir / "eval" / "eval_results.json").unlink()
+    (run_dir / "eval" / "eval_results.json").symlink_to(outside)
+    problems = validate_run_contract(run_dir)
+    assert any("eval/eval_results.json" in p and "symbolic link" in p for p in problems), problems
+    (run_dir / "hashes.json").rename(run_dir / "real_hashes.json")
+    (run_dir / "hashes.json").symlink_to(run_dir / "real_hashes.json")
+    assert any("hashes.json: unreadable" in p for p in validate_run_contract(run_dir))
+
+
+def test_an_audit_line_that_is_not_an_object_is_named(run_dir):
+    audit = run_dir / "audit_log.jsonl"
+    audit.write_bytes(audit.read_bytes() + b"[1]\n" + b"[" * 5000 + b"\n")
+    problems = validate_run_contract(run_dir)
+    assert any(p.startswith("audit_log.jsonl:") and "not valid JSON" in p for p in problems)

@@ -6,18 +6,20 @@ tree; Strawberry would add a dependency for the same three fields.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 import graphene
+import pydantic
 from fastapi import APIRouter, Body, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from graphene.types.generic import GenericScalar
 
+from verifily.api.responses import SafeJSONResponse
 from verifily.api.routes.intelgraph import trigger_model_retrain
-from verifily.api.schemas import MODEL_ID_PATTERN
+from verifily.api.schemas import ModelRetrainBody
 from verifily.errors import InputError, VerifilyError
+from verifily.model_ids import check_model_id
 
 router = APIRouter(tags=["graphql"])
 STATUS_VALUES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED")
@@ -58,6 +60,8 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_mlRetrainingJobs(root, info, modelId=None, status=None, limit=20, offset=0):
+        if modelId is not None:
+            check_model_id(modelId, "modelId")
         if status is not None and status not in STATUS_VALUES:
             raise InputError(f"status must be one of {', '.join(STATUS_VALUES)}")
         if not 1 <= limit <= 100 or offset < 0:
@@ -84,8 +88,12 @@ class Mutation(graphene.ObjectType):
 
     @staticmethod
     def resolve_triggerMLRetraining(root, info, modelId, reason=None):
-        if not re.match(MODEL_ID_PATTERN, modelId):
-            raise InputError(f"modelId {modelId!r} is not a valid model id")
+        check_model_id(modelId, "modelId")
+        # The REST route's body schema, so `reason` obeys the same limits over GraphQL.
+        try:
+            ModelRetrainBody(reason=reason)
+        except pydantic.ValidationError as e:
+            raise InputError("; ".join(str(err["msg"]) for err in e.errors())) from None
         return trigger_model_retrain(info.context["app"], modelId, reason)
 
 
@@ -99,9 +107,9 @@ async def graphql_endpoint(request: Request, payload: Annotated[dict, Body()]) -
     variables = payload.get("variables") or {}
     op = payload.get("operationName")
     if not isinstance(query, str) or not isinstance(variables, dict):
-        return JSONResponse({"errors": [{"message": "`query` must be a string"}]}, 400)
+        return SafeJSONResponse({"errors": [{"message": "`query` must be a string"}]}, 400)
     if op is not None and not isinstance(op, str):
-        return JSONResponse({"errors": [{"message": "`operationName` must be a string"}]}, 400)
+        return SafeJSONResponse({"errors": [{"message": "`operationName` must be a string"}]}, 400)
     result = await run_in_threadpool(
         schema.execute,
         query,
@@ -112,4 +120,4 @@ async def graphql_endpoint(request: Request, payload: Annotated[dict, Body()]) -
     body: dict = {"data": result.data}
     if result.errors:
         body["errors"] = [{"message": str(getattr(e, "message", e))} for e in result.errors]
-    return JSONResponse(body, status_code=400 if result.data is None and result.errors else 200)
+    return SafeJSONResponse(body, status_code=400 if result.data is None and result.errors else 200)
