@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from verifily.errors import InputError
 
-
 # How long a hole in a SQL feed's sequence may stay open before the feed treats it as a
 # rolled-back insert and moves past it: longer than an ingestion transaction should stay open.
 DEFAULT_GAP_TIMEOUT_SECONDS = 300.0

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.support.postgres import new_database
 from tests.support.feeds import records
+from tests.support.postgres import new_database
 from verifily.feeds import FeedError
 from verifily.feeds.sql import (
     SqlFeed,
