@@ -34,13 +34,14 @@ MONITOR_ID = PREFIX + "monitor_id"
 RETRAIN_SUBMITTED = PREFIX + "retrain_submitted"
 SOURCE_RUN_ID = PREFIX + "source_run_id"
 RETRAIN_RUN_DIR = PREFIX + "retrain_run_dir"
-# Jobs API submissions.
+# Jobs API submissions. A queued job's id, given at submission, on the run made for it (its
+# run_key is the same id).
+JOB_ID = PREFIX + "job_id"
 REASON = PREFIX + "reason"
 IDEMPOTENCY_KEY = PREFIX + "idempotency_key"
 REQUEST_SHA256 = PREFIX + "request_sha256"
-SUBMISSION_ID = PREFIX + "submission_id"
-# Runs the API created from a borrowed origin (never borrowed from in turn).
-QUEUED_BY = PREFIX + "queued_by"
+# The namespace a run's step Jobs are created in (runs of the Kubernetes executor only).
+K8S_NAMESPACE = PREFIX + "k8s_namespace"
 
 # Op tag of the heavy steps (their own Kubernetes requests and limits).
 OP_HEAVY = PREFIX + "heavy"

@@ -1,6 +1,6 @@
 """The one door into the code location for the CLI and the API: run a retrain in this process,
-or build and check what a queued retrain needs. Its failure handling maps a failed run back to
-the step's own message and exit code."""
+or check a retrain before it is queued (the code location's sensor builds its run). Failure
+handling maps a failed run back to the step's own message and exit code."""
 
 import fcntl
 from collections.abc import Mapping
@@ -10,7 +10,8 @@ import dagster as dg
 from resources.mlflow_tracker import MLflowTracker
 from verifily.config.locations import ensure_dagster_home
 from verifily.errors import InputError, NotImplementedModeError, VerifilyError
-from verifily.tags import MLFLOW_RUN_ID, PARTITION, RETRAIN_JOB, TRIGGER_CLI
+from verifily.retrain.inputs import check_inputs
+from verifily.tags import MLFLOW_RUN_ID, RETRAIN_JOB, TRIGGER_CLI
 from verifily.tracking.runs import fail_if_running
 from verifily_assets.definitions import defs
 from verifily_assets.partitions import ensure_model_partition
@@ -101,6 +102,8 @@ def run_retrain(
     if not request_fields.get("dataset_dir"):
         raise InputError("dataset_dir is required")
     model_id = model_of(request_fields)
+    # Refused before a run exists: a request that cannot start is not a run in the history.
+    check_inputs({**request_fields, "project_id": model_id})
     run_config = retrain_run_config(
         {**request_fields, "project_id": model_id}, model_id=model_id, log_level=log_level
     )
@@ -124,38 +127,17 @@ def run_retrain(
     return {**result.output_for_node("decision"), "run_id": result.run_id}
 
 
-def queued_run(
-    request_fields: Mapping[str, object], *, trigger: str, tags: Mapping[str, str]
-) -> dict:
-    """The run config and tags of a retrain to put on the run queue, checked against the job
-    now, so a submission that was accepted never fails on its config later."""
+def check_queued(request_fields: Mapping[str, object]) -> None:
+    """Refuse now what a queued retrain's run would refuse later: its config is checked against
+    the job and its inputs must be there, so an accepted submission does not fail on either."""
     model_id = model_of(request_fields)
-    run_config = retrain_run_config(
-        {**request_fields, "project_id": model_id}, model_id=model_id
-    ).to_config_dict()
+    fields = {**request_fields, "project_id": model_id}
+    check_inputs(dict(fields))
+    run_config = retrain_run_config(fields, model_id=model_id).to_config_dict()
     try:
         dg.validate_run_config(retrain_job_def(), run_config)
     except dg.DagsterInvalidConfigError as e:
         raise InputError(f"invalid retrain request: {e}") from None
-    all_tags = retrain_tags(model_id=model_id, trigger=trigger, extra={PARTITION: model_id, **tags})
-    return {"run_config": run_config, "tags": all_tags}
-
-
-def create_queued_run(
-    instance: dg.DagsterInstance, run_id: str, model_id: str, payload: dict, origins: tuple
-) -> dg.DagsterRun:
-    """Create a NOT_STARTED run of retrain_job under a promised id, with the code location's
-    origins (remote job origin, job code origin) the daemon launches it from."""
-    ensure_model_partition(instance, model_id)
-    return instance.create_run_for_job(
-        retrain_job_def(),
-        run_id=run_id,
-        run_config=payload["run_config"],
-        tags=payload["tags"],
-        status=dg.DagsterRunStatus.NOT_STARTED,
-        remote_job_origin=origins[0],
-        job_code_origin=origins[1],
-    )
 
 
 def fail_mlflow_run_of(instance: dg.DagsterInstance, dagster_run_id: str, error: str) -> None:

@@ -1,7 +1,10 @@
-"""Real servers for the API tests: dagster-webserver, dagster-daemon and `verifily serve`.
+"""Real servers for the API tests: `verifily serve` and `dagster-daemon` (what a service
+deployment runs), and a dagster-webserver only where a test compares with Dagster's own
+GraphQL submission.
 
-Each runs as a subprocess on a free loopback port with a private DAGSTER_HOME whose instance
-uses the queued run coordinator, so queued jobs are launched by the daemon as in production.
+Each runs as a subprocess (its own process group) with a private DAGSTER_HOME whose instance
+evaluates sensors in threads and uses the queued run coordinator, so queued jobs are started by
+the code location's api_jobs sensors and launched by the daemon as in production.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ BIN = Path(sys.executable).parent
 DAGSTER_YAML = """\
 telemetry:
   enabled: false
+sensors:
+  # The api_jobs sensors watch the submissions table for most of the daemon's 5 s loop; each
+  # holds a thread meanwhile, so the other sensors need their own.
+  use_threads: true
+  num_workers: 8
 {event_log}run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
@@ -92,13 +100,14 @@ class Stack:
     logs: Path | None = None
     api_args: list = field(default_factory=list)
     api_env: dict = field(default_factory=dict)
+    repo: Path = REPO
 
     def start(self, name: str, args: list[str], env: dict | None = None) -> subprocess.Popen:
         log = self.logs / f"{name}.log"
         proc = subprocess.Popen(
             args,
             env=env or self.env,
-            cwd=REPO,
+            cwd=self.repo,
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -106,17 +115,45 @@ class Stack:
         self.procs.append((name, proc, log))
         return proc
 
+    def proc(self, name: str) -> subprocess.Popen:
+        return next(p[1] for p in self.procs if p[0] == name)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL, timeout: float = 30) -> None:
+        """Send `sig` to the server's process group and wait for the server to exit."""
+        entry = next(p for p in self.procs if p[0] == name)
+        try:
+            os.killpg(entry[1].pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            entry[1].wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(entry[1].pid, signal.SIGKILL)
+            entry[1].wait()
+        if sig != signal.SIGKILL:
+            # What the server started and left behind (e.g. a run worker mid-run) goes too.
+            try:
+                os.killpg(entry[1].pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.procs.remove(entry)
+
     def kill_api(self) -> None:
         """SIGKILL the API: no chance to finish anything it had accepted."""
-        entry = next(p for p in self.procs if p[0] == "api")
-        os.killpg(entry[1].pid, signal.SIGKILL)
-        entry[1].wait()
-        self.procs.remove(entry)
+        self.kill("api")
 
     def start_api(self) -> None:
         """Start the API (again) on its port and wait until it answers."""
         proc = self.start("api", self.api_args, env=self.api_env)
         wait_http(self.api_url + "/health", 60, proc, self.logs / "api.log")
+
+    def start_daemon(self) -> None:
+        """Start dagster-daemon (again) on the stack's workspace."""
+        self.start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", self.workspace])
+
+    @property
+    def workspace(self) -> str:
+        return str(self.home / "workspace.yaml")
 
     def stop(self) -> None:
         for _name, proc, _log in reversed(self.procs):
@@ -133,14 +170,16 @@ class Stack:
 def make_stack(
     tmp: Path,
     *,
-    dagster: bool,
     daemon: bool = True,
+    webserver: bool = False,
     api_env: dict | None = None,
     max_runs: int = 2,
     consolidated_events: bool = False,
     extra_env: dict | None = None,
+    repo: Path = REPO,
 ) -> Stack:
-    """Start (optionally) webserver + daemon, then the API; everything under `tmp`."""
+    """Start the daemon (and a webserver if asked), then the API; everything under `tmp`.
+    `repo` is the checkout whose code the servers run (a reference release, for benchmarks)."""
     root = tmp / "data"
     home = tmp / "dagster_home"
     logs = tmp / "logs"
@@ -151,12 +190,12 @@ def make_stack(
     (home / "dagster.yaml").write_text(DAGSTER_YAML.format(max_runs=max_runs, event_log=event_log))
     (home / "workspace.yaml").write_text(
         "load_from:\n  - python_module:\n      module_name: verifily_assets.definitions\n"
-        f"      working_directory: {REPO}\n"
+        f"      working_directory: {repo}\n"
     )
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")])),
         "VERIFILY_DATA_ROOTS": str(root),
         "VERIFILY_OUTPUT_ROOT": str(root / "runs"),
         **(extra_env or {}),
@@ -167,21 +206,21 @@ def make_stack(
     with dg.DagsterInstance.from_config(str(home)) as instance:
         instance.get_runs(limit=1)
         instance.get_dynamic_partitions("model_id")
-    stack = Stack(root=root, home=home, env=env, logs=logs)
+    stack = Stack(root=root, home=home, env=env, logs=logs, repo=repo)
     try:
-        if dagster:
-            ws = str(home / "workspace.yaml")
+        if daemon:
+            stack.start_daemon()
+        if webserver:
             port = free_port()
             web = stack.start(
                 "webserver",
-                [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", ws],
+                [
+                    *(str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port)),
+                    *("-w", stack.workspace),
+                ],
             )
-            if daemon:
-                stack.start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", ws])
             stack.dagster_url = f"http://127.0.0.1:{port}"
             wait_http(stack.dagster_url + "/server_info", 120, web, logs / "webserver.log")
-            env["VERIFILY_DAGSTER_URL"] = stack.dagster_url
-            env["VERIFILY_DAGSTER_LOCATION"] = "verifily_assets.definitions"
         api_port = free_port()
         stack.api_args = [sys.executable, "-m", "verifily", "serve", "--port", str(api_port)]
         stack.api_env = {**env, **(api_env or {})}

@@ -10,7 +10,7 @@ import dagster as dg
 
 from verifily.errors import VerifilyError
 
-# Dagster status shown for a job the API accepted but has not yet put on Dagster's queue.
+# Dagster status shown for a job the API accepted and Dagster has no run for yet.
 NOT_SUBMITTED = "NOT_SUBMITTED"
 RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -53,12 +53,6 @@ class IdempotencyConflict(VerifilyError):
     """An Idempotency-Key reused for a different request (422)."""
 
     http_status = 422
-
-
-class QueueUnavailable(VerifilyError):
-    """Dagster cannot take the job now (503)."""
-
-    http_status = 503
 
 
 def iso(ts: float | datetime | None) -> str | None:
