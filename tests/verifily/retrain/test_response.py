@@ -1,7 +1,6 @@
 """What a finished retrain decided and scored, read back from its run directory."""
 
 import json
-
 from pathlib import Path
 
 from tests.support.core_run import run_core
