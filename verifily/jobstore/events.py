@@ -56,6 +56,7 @@ class JobEventStore:
 
     _engines: dict[str, sa.Engine] = {}
     _lock = threading.Lock()
+    _once_lock = threading.Lock()
 
     def __init__(self, url: str | None = None):
         self.url = url or default_url()
@@ -102,8 +103,10 @@ class JobEventStore:
     ) -> dict | None:
         """Append unless this job already has an event with this status from this source.
 
-        Run-status sensors may see an event again after a daemon restart; the job's history
-        must still say `started` once.
+        Run-status sensors may see an event again after a daemon restart, and two of them
+        (QUEUED and STARTING both mean `queued`) fire at once in the daemon's threads; the job's
+        history must still say each once. The sensors run in one code server, so a lock in this
+        process makes the check and the insert one step.
         """
         q = (
             sa.select(events_table.c.seq)
@@ -112,10 +115,11 @@ class JobEventStore:
             .where(events_table.c.source == source)
             .limit(1)
         )
-        with self.engine.connect() as conn:
-            if conn.execute(q).first() is not None:
-                return None
-        return self.append(job_id, status, source=source, details=details, ts=ts)
+        with self._once_lock:
+            with self.engine.connect() as conn:
+                if conn.execute(q).first() is not None:
+                    return None
+            return self.append(job_id, status, source=source, details=details, ts=ts)
 
     def events(self, job_id: str) -> list[dict]:
         """Every event of a job, oldest first."""

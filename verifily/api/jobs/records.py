@@ -203,7 +203,8 @@ class JobRecords:
             "k8sJobName": k8s[-1]["job_name"] if k8s else details.get("k8s_job_name"),
             "k8sNamespace": k8s[-1]["namespace"] if k8s else details.get("k8s_namespace"),
             "k8sJobs": k8s,
-            "mlflowRunId": details.get("mlflow_run_id") or run.tags.get(MLFLOW_RUN_ID),
+            # The run's own MLflow run (tagged when training starts) over a worker's report.
+            "mlflowRunId": run.tags.get(MLFLOW_RUN_ID) or details.get("mlflow_run_id"),
             # A completed job's own evaluation; worker reports until then.
             "metrics": (outcome["metrics"] if outcome else metrics) or None,
             "decision": outcome["decision"] if outcome else None,
