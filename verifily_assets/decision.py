@@ -45,11 +45,13 @@ def decision(
         except BaseException:
             steps.abandon(eval_results)
             raise
-    url = (state.get("mlflow") or {}).get("url")
+    info = state.get("mlflow") or {}
+    url = info.get("url")
     response = {
         **response,
         "run_id": context.run.run_id,
         **({"mlflow_run_url": url} if url else {}),
+        **({"mlflow_open_with": info["open_with"]} if url and info.get("open_with") else {}),
     }
     d = state["decision"]
     context.log.info(f"decision {d['recommendation']} for {response['run_dir']}")

@@ -65,6 +65,13 @@ event_log_storage:
 """
 
 
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -101,6 +108,8 @@ class Stack:
     api_args: list = field(default_factory=list)
     api_env: dict = field(default_factory=dict)
     repo: Path = REPO
+    # Process groups of servers that were killed alone; what they started is ended at stop().
+    orphans: list = field(default_factory=list)
 
     def start(self, name: str, args: list[str], env: dict | None = None) -> subprocess.Popen:
         log = self.logs / f"{name}.log"
@@ -118,25 +127,29 @@ class Stack:
     def proc(self, name: str) -> subprocess.Popen:
         return next(p[1] for p in self.procs if p[0] == name)
 
-    def kill(self, name: str, sig: int = signal.SIGKILL, timeout: float = 30) -> None:
-        """Send `sig` to the server's process group and wait for the server to exit."""
+    def kill(
+        self, name: str, sig: int = signal.SIGKILL, timeout: float = 30, group: bool = True
+    ) -> None:
+        """Send `sig` to the server's process group (or, `group=False`, to the server alone,
+        as a crash of that one process: what it started lives on, e.g. run workers) and wait
+        for the server to exit."""
         entry = next(p for p in self.procs if p[0] == name)
+        pid = entry[1].pid
         try:
-            os.killpg(entry[1].pid, sig)
+            os.killpg(pid, sig) if group else os.kill(pid, sig)
         except ProcessLookupError:
             pass
         try:
             entry[1].wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(entry[1].pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
             entry[1].wait()
-        if sig != signal.SIGKILL:
-            # What the server started and left behind (e.g. a run worker mid-run) goes too.
-            try:
-                os.killpg(entry[1].pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.procs.remove(entry)
+        if group:
+            # What the server started and left behind (e.g. a run worker mid-run) goes too.
+            _kill_group(pid)
+        else:
+            self.orphans.append(pid)
 
     def kill_api(self) -> None:
         """SIGKILL the API: no chance to finish anything it had accepted."""
@@ -165,6 +178,12 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        for _name, proc, _log in self.procs:
+            _kill_group(proc.pid)
+        for pgid in self.orphans:
+            _kill_group(pgid)
+        self.procs.clear()
+        self.orphans.clear()
 
 
 def make_stack(

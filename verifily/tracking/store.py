@@ -20,6 +20,9 @@ CONFIG_ENV = "VERIFILY_MLFLOW_CONFIG"
 ENABLED_ENV = "VERIFILY_MLFLOW_ENABLED"
 DEFAULT_CONFIG_FILE = Path("config") / "mlflow_retraining.yaml"
 CONFIG_KEYS = ("enabled", "tracking_uri", "artifact_uri", "experiment_name")
+# Where MLflow's UI on an embedded store is opened: `verifily mlflow` serves it here by default.
+UI_URL_ENV = "VERIFILY_MLFLOW_UI_URL"
+DEFAULT_UI_URL = "http://127.0.0.1:5000"
 # MLflow's HTTP client retries for ~4 minutes by default (tuned for rate-limited hosted
 # backends); a retrain must not stall that long on a dead server, so we default to a short
 # budget unless the deployment sets these itself. MLflow also prints run URLs to stdout, which
