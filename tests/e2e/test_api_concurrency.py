@@ -10,9 +10,9 @@ per model at a time (see api_servers.DAGSTER_YAML). VERIFILY_E2E_JOBS overrides 
 
 import os
 import statistics
-from collections import Counter
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
