@@ -15,7 +15,9 @@ MODEL_PARTITIONS_NAME = "model_id"
 # Run tags Dagster itself writes (we only read them).
 PARTITION = "dagster/partition"
 RUN_KEY = "dagster/run_key"
-WRITTEN_BY_DAGSTER = frozenset({PARTITION, RUN_KEY})
+# "true" on a failed run Dagster's run retries will run again (a run that never started).
+WILL_RETRY = "dagster/will_retry"
+WRITTEN_BY_DAGSTER = frozenset({PARTITION, RUN_KEY, WILL_RETRY})
 
 # -- Run tags ------------------------------------------------------------------------------------
 MODEL_ID = PREFIX + "model_id"

@@ -5,7 +5,7 @@ Clients send their submissions with an Idempotency-Key and retry until answered,
 does. Mid-burst the API is SIGKILLed and started again (its clients see refused connections and
 retry), and the daemon is SIGKILLed alone, as a crashed process, while it is turning jobs into
 runs, and started again. Runs are spread over four models because the run queue allows one run
-per model at a time (see api_servers.DAGSTER_YAML). VERIFILY_E2E_JOBS overrides the count.
+per model at a time (config/dagster-api.yaml). VERIFILY_E2E_JOBS overrides the count.
 """
 
 import os

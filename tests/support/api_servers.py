@@ -9,6 +9,7 @@ the code location's api_jobs sensors and launched by the daemon as in production
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import signal
@@ -21,48 +22,36 @@ from pathlib import Path
 
 import dagster as dg
 import requests
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 IRIS = REPO / "examples" / "iris" / "artifact"
 BIN = Path(sys.executable).parent
 
-DAGSTER_YAML = """\
-telemetry:
-  enabled: false
-sensors:
-  # The api_jobs sensors watch the submissions table for most of the daemon's 5 s loop; each
-  # holds a thread meanwhile, so the other sensors need their own.
-  use_threads: true
-  num_workers: 8
-{event_log}run_coordinator:
-  module: dagster.core.run_coordinator
-  class: QueuedRunCoordinator
-  config:
-    # Two cores: two run workers at a time keep the machine responsive.
-    max_concurrent_runs: {max_runs}
-    dequeue_interval_seconds: 1
-    # Launch in threads: starting a run blocks until its worker process is up (~1-3 s), and
-    # launching one run at a time would leave free slots idle meanwhile.
-    dequeue_use_threads: true
-    dequeue_num_workers: 4
-    # One run per model at a time: runs of one partition share the IO manager's storage
-    # paths, so concurrent runs of the same model would read each other's outputs.
-    tag_concurrency_limits:
-      - key: dagster/partition
-        value:
-          applyLimitPerUniqueValue: true
-        limit: 1
-"""
-# One SQLite event database for all runs, as Postgres is in production. The default shards it
-# per run, and creating and migrating one database per run costs every run (and every run
-# creation) ~0.2 s of I/O.
-CONSOLIDATED_EVENT_LOG = """\
-event_log_storage:
-  module: dagster.core.storage.event_log
-  class: ConsolidatedSqliteEventLogStorage
-  config:
-    base_dir: {home}/history/events
-"""
+# The instance the README recommends for the jobs API, with the run monitor's start timeout
+# shortened so that a launch cut off by a crash is retried within a test's patience.
+API_INSTANCE = yaml.safe_load((REPO / "config" / "dagster-api.yaml").read_text())
+
+
+def instance_settings(home: Path, max_runs: int, consolidated_events: bool) -> dict:
+    """dagster.yaml of a test stack: config/dagster-api.yaml, `max_runs` at a time."""
+    settings = copy.deepcopy(API_INSTANCE)
+    settings["run_coordinator"]["config"]["max_concurrent_runs"] = max_runs
+    settings["run_monitoring"].update(start_timeout_seconds=60, poll_interval_seconds=5)
+    if consolidated_events:
+        # One SQLite event database for all runs, as Postgres is in production. The default
+        # shards it per run, and creating and migrating one database per run costs every run
+        # (and every run creation) ~0.2 s of I/O.
+        settings["event_log_storage"] = {
+            "module": "dagster.core.storage.event_log",
+            "class": "ConsolidatedSqliteEventLogStorage",
+            "config": {"base_dir": str(home / "history" / "events")},
+        }
+    return settings
+
+
+def _crashing(point: str, sig: str) -> list[str]:
+    return [sys.executable, "-m", "tests.support.crashpoints", point, sig, "--"]
 
 
 def _kill_group(pgid: int) -> None:
@@ -155,14 +144,20 @@ class Stack:
         """SIGKILL the API: no chance to finish anything it had accepted."""
         self.kill("api")
 
-    def start_api(self) -> None:
-        """Start the API (again) on its port and wait until it answers."""
-        proc = self.start("api", self.api_args, env=self.api_env)
+    def start_api(self, crash: tuple[str, str] | None = None) -> None:
+        """Start the API (again) on its port and wait until it answers; `crash` (point,
+        signal) starts it under tests.support.crashpoints."""
+        args = self.api_args
+        if crash:
+            args = [*_crashing(*crash), *args[1:]]  # args[1:] is `-m verifily serve ...`
+        proc = self.start("api", args, env=self.api_env)
         wait_http(self.api_url + "/health", 60, proc, self.logs / "api.log")
 
-    def start_daemon(self) -> None:
-        """Start dagster-daemon (again) on the stack's workspace."""
-        self.start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", self.workspace])
+    def start_daemon(self, crash: tuple[str, str] | None = None) -> None:
+        """Start dagster-daemon (again) on the stack's workspace, optionally under
+        tests.support.crashpoints."""
+        args = [str(BIN / "dagster-daemon"), "run", "-w", self.workspace]
+        self.start("daemon", [*_crashing(*crash), *args] if crash else args)
 
     @property
     def workspace(self) -> str:
@@ -205,8 +200,8 @@ def make_stack(
     for d in (root, home, logs):
         d.mkdir(parents=True, exist_ok=True)
     shutil.copytree(IRIS, root / "iris")
-    event_log = CONSOLIDATED_EVENT_LOG.format(home=home) if consolidated_events else ""
-    (home / "dagster.yaml").write_text(DAGSTER_YAML.format(max_runs=max_runs, event_log=event_log))
+    settings = instance_settings(home, max_runs, consolidated_events)
+    (home / "dagster.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     (home / "workspace.yaml").write_text(
         "load_from:\n  - python_module:\n      module_name: verifily_assets.definitions\n"
         f"      working_directory: {repo}\n"

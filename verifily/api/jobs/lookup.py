@@ -25,30 +25,36 @@ class JobRef:
     run: dg.RunRecord | None
 
 
+def latest_run(instance: dg.DagsterInstance, job_id: str) -> dg.RunRecord | None:
+    """The newest run made for a queued job: usually its only one, or the retry Dagster made
+    after the first was failed for never starting (run monitoring and run retries)."""
+    recs = instance.get_run_records(dg.RunsFilter(tags={JOB_ID: job_id}), limit=1)
+    return recs[0] if recs else None
+
+
 def run_of_submission(
     instance: dg.DagsterInstance, store: SubmissionStore, row: dict
 ) -> dg.RunRecord | None:
-    """The run of a stored submission, looked up by its job id tag until its id is recorded."""
-    if row["run_id"]:
-        return instance.get_run_record_by_id(row["run_id"])
-    if row["error"]:
-        return None
-    recs = instance.get_run_records(dg.RunsFilter(tags={JOB_ID: row["job_id"]}), limit=1)
-    if not recs:
-        return None
-    store.mark_run(row["job_id"], recs[0].dagster_run.run_id)
-    return recs[0]
+    """The run of a stored submission; its id is recorded on the row the first time."""
+    rec = latest_run(instance, row["job_id"])
+    if rec is not None:
+        if row["run_id"] is None:
+            store.mark_run(row["job_id"], rec.dagster_run.run_id)
+        return rec
+    # Rows of an earlier release: their run has the job id as its run id and no job id tag.
+    return instance.get_run_record_by_id(row["run_id"]) if row["run_id"] else None
 
 
 def ref_of_run(store: SubmissionStore, rec: dg.RunRecord) -> JobRef:
-    """The job a retrain run belongs to."""
+    """The job a retrain run belongs to (as this run shows it)."""
     job_id = rec.dagster_run.tags.get(JOB_ID) or rec.dagster_run.run_id
     row = store.get(job_id) if job_id != rec.dagster_run.run_id else None
     return JobRef(job_id, row, rec)
 
 
 def find_job(instance: dg.DagsterInstance, store: SubmissionStore, any_id: str) -> JobRef:
-    """The job with this job id or Dagster run id; JobNotFound (404) otherwise."""
+    """The job with this job id or the id of one of its Dagster runs; JobNotFound (404)
+    otherwise. A queued job is shown with its newest run."""
     if not RUN_ID.match(any_id or ""):
         raise JobNotFound(f"no job {any_id!r}")
     row = store.get(any_id)
@@ -57,4 +63,7 @@ def find_job(instance: dg.DagsterInstance, store: SubmissionStore, any_id: str) 
     rec = instance.get_run_record_by_id(any_id)
     if rec is None or rec.dagster_run.job_name != RETRAIN_JOB:
         raise JobNotFound(f"no job {any_id!r}")
-    return ref_of_run(store, rec)
+    job_id = rec.dagster_run.tags.get(JOB_ID)
+    if job_id is None:
+        return JobRef(any_id, None, rec)
+    return JobRef(job_id, store.get(job_id), latest_run(instance, job_id) or rec)

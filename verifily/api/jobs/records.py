@@ -14,6 +14,7 @@ from verifily.api.jobs.statuses import (
     WORKER_STATUS,
     JobNotDone,
     iso,
+    job_status,
 )
 from verifily.errors import InputError
 from verifily.feeds.window import DataWindow
@@ -133,7 +134,7 @@ class JobRecords:
                 **self._pending_status(sub),
             }
         run = rec.dagster_run
-        status = STATUS_MAP.get(run.status, "RUNNING")
+        status = job_status(run, self.instance.run_retries_enabled)
         err = self._error(run.run_id) if status == "FAILED" else None
         return {
             "job_id": ref.job_id,
@@ -169,7 +170,7 @@ class JobRecords:
             return self._pending_record(ref.job_id, ref.submission)
         rec, sub = ref.run, ref.submission
         run = rec.dagster_run
-        status = STATUS_MAP.get(run.status, "RUNNING")
+        status = job_status(run, self.instance.run_retries_enabled)
         mats = self._materializations(run.run_id)
         events = self.events.events(ref.job_id)
         details, metrics = fold(events)
@@ -281,6 +282,10 @@ class JobRecords:
         if len(page) < limit:
             recs = self.instance.get_run_records(filters, limit=run_offset + limit - len(page))
             page += [ref_of_run(self.submissions, r) for r in recs[run_offset:]]
+        # A job whose first run never started and was retried by Dagster has two runs: show
+        # it once, by its newest run (runs come newest first).
+        seen: set[str] = set()
+        page = [ref for ref in page if not (ref.job_id in seen or seen.add(ref.job_id))]
         return {
             "jobs": [self._build_record(ref) for ref in page],
             "total": total,
