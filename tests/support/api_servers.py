@@ -191,9 +191,11 @@ def make_stack(
     consolidated_events: bool = False,
     extra_env: dict | None = None,
     repo: Path = REPO,
+    api: bool = True,
 ) -> Stack:
     """Start the daemon (and a webserver if asked), then the API; everything under `tmp`.
-    `repo` is the checkout whose code the servers run (a reference release, for benchmarks)."""
+    `repo` is the checkout whose code the servers run (a reference release, for benchmarks);
+    with a webserver, the API is told where it is (earlier releases needed it)."""
     root = tmp / "data"
     home = tmp / "dagster_home"
     logs = tmp / "logs"
@@ -235,6 +237,13 @@ def make_stack(
             )
             stack.dagster_url = f"http://127.0.0.1:{port}"
             wait_http(stack.dagster_url + "/server_info", 120, web, logs / "webserver.log")
+            api_env = {
+                "VERIFILY_DAGSTER_URL": stack.dagster_url,
+                "VERIFILY_DAGSTER_LOCATION": "verifily_assets.definitions",
+                **(api_env or {}),
+            }
+        if not api:
+            return stack
         api_port = free_port()
         stack.api_args = [sys.executable, "-m", "verifily", "serve", "--port", str(api_port)]
         stack.api_env = {**env, **(api_env or {})}
