@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from verifily.api.jobs.job_events import event_list, fold
 from verifily.api.jobs.k8s_steps import step_k8s_jobs
 from verifily.api.jobs.lookup import JobRef, find_job, ref_of_run, run_of_submission
+from verifily.api.jobs.run_facts import materializations, run_error, window_record
 from verifily.api.jobs.statuses import (
     NOT_SUBMITTED,
     STATUS_MAP,
@@ -30,39 +32,6 @@ from verifily.tags import (
     RETRAIN_JOB,
     TRIGGER,
 )
-
-# Where an event sits in a job's life: the record lists events in this order first, then by
-# time, so `scheduled` never follows `started` whichever process reported it later.
-_PHASE = {"scheduled": 0, "queued": 0, "started": 1, "metrics": 1, "info": 1}
-_TERMINAL_PHASE = 2
-
-
-def event_list(events: list[dict]) -> list[dict]:
-    """A job's events as its record shows them: by phase of the job's life, then by time."""
-    ordered = sorted(events, key=lambda ev: (_PHASE.get(ev["status"], _TERMINAL_PHASE), ev["ts"]))
-    return [{k: ev[k] for k in ("ts", "status", "source", "details")} for ev in ordered]
-
-
-def fold(events: list[dict]) -> tuple[dict, dict]:
-    """(latest value of every reported detail, merged metrics) over a job's events."""
-    details: dict = {}
-    metrics: dict = {}
-    for ev in events:
-        d = ev["details"] or {}
-        metrics.update(d.get("metrics") or {})
-        details.update({k: v for k, v in d.items() if v is not None and k != "metrics"})
-    return details, metrics
-
-
-def window_record(window: DataWindow) -> dict:
-    """A feed window as the job record shows it: record range, time span, the feed's words."""
-    return {
-        "from": window.first,
-        "to": window.last,
-        "start": window.start,
-        "end": window.end,
-        "feed": window.feed,
-    }
 
 
 class JobRecords:
@@ -90,33 +59,6 @@ class JobRecords:
             "error": f"not run: {sub['error']}" if failed else None,
         }
 
-    def _materializations(self, run_id: str) -> dict[str, dict]:
-        """Asset key -> metadata values of what the run materialized."""
-        out: dict[str, dict] = {}
-        for entry in self.instance.all_logs(
-            run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-        ):
-            mat = entry.asset_materialization
-            if mat is not None:
-                out[mat.asset_key.to_user_string()] = {
-                    k: v.value for k, v in (mat.metadata or {}).items()
-                }
-        return out
-
-    def _error(self, run_id: str) -> dict | None:
-        for entry in self.instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
-            data = entry.dagster_event.step_failure_data if entry.dagster_event else None
-            if data is None:
-                continue
-            ufd = data.user_failure_data
-            msg = (ufd.description if ufd else None) or (
-                data.error.message.strip() if data.error else "step failed"
-            )
-            return {"message": msg, "step": entry.step_key}
-        for entry in self.instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE):
-            return {"message": entry.message or "run failed", "step": None}
-        return None
-
     def status(self, any_id: str) -> dict:
         """QUEUED/RUNNING/SUCCEEDED/FAILED/CANCELED with Dagster's own status and times."""
         ref = self.find(any_id)
@@ -135,7 +77,7 @@ class JobRecords:
             }
         run = rec.dagster_run
         status = job_status(run, self.instance.run_retries_enabled)
-        err = self._error(run.run_id) if status == "FAILED" else None
+        err = run_error(self.instance, run.run_id) if status == "FAILED" else None
         return {
             "job_id": ref.job_id,
             "dagster_run_id": run.run_id,
@@ -155,7 +97,7 @@ class JobRecords:
             why = f": {st['error']}" if st["error"] else ""
             raise JobNotDone(f"job {st['job_id']} is {st['status']}, no result{why}")
         run_id = st["dagster_run_id"]
-        run_dir = self._materializations(run_id).get("decision", {}).get("run_dir")
+        run_dir = materializations(self.instance, run_id).get("decision", {}).get("run_dir")
         if not run_dir:
             raise JobNotDone(f"job {st['job_id']} succeeded but recorded no run directory")
         return {**response(run_dir, run_id), "job_id": st["job_id"], "dagster_run_id": run_id}
@@ -171,7 +113,7 @@ class JobRecords:
         rec, sub = ref.run, ref.submission
         run = rec.dagster_run
         status = job_status(run, self.instance.run_retries_enabled)
-        mats = self._materializations(run.run_id)
+        mats = materializations(self.instance, run.run_id)
         events = self.events.events(ref.job_id)
         details, metrics = fold(events)
         ds = mats.get("dataset_artifact", {})
@@ -185,7 +127,7 @@ class JobRecords:
             else None
         )
         window = DataWindow.from_json(run.tags.get(DATA_WINDOW))
-        err = self._error(run.run_id) if status == "FAILED" else None
+        err = run_error(self.instance, run.run_id) if status == "FAILED" else None
         if err is None and status == "FAILED" and details.get("error"):
             err = {"message": str(details["error"]), "step": None}
         run_dir = mats.get("decision", {}).get("run_dir")
