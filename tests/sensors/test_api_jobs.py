@@ -11,7 +11,6 @@ from resources.jobs_db import JobsDatabase
 from sensors.api_jobs import build_api_job_sensors
 from tests.support.examples import IRIS
 from verifily.jobstore.events import JobEventStore
-from verifily.jobstore.submissions import SubmissionStore
 from verifily.tags import (
     IDEMPOTENCY_KEY,
     JOB_ID,
@@ -131,26 +130,3 @@ def test_an_empty_table_is_watched_for_the_whole_window(db, instance):
     result = ticker(db, instance, watch=0.5)(0)
     assert time.monotonic() - t0 >= 0.5
     assert "watched 0.5 s" in result.skip_reason.skip_message
-
-
-def test_concurrent_claims_take_disjoint_rows(tmp_path):
-    store = SubmissionStore(f"sqlite:///{tmp_path / 'jobs.db'}")
-    for i in range(40):
-        store.add(f"job-{i:02d}", model_id="m", request_sha256="d", payload={})
-    got: dict[str, list[str]] = {}
-
-    def claimant(name):
-        mine: list[str] = []
-        while store.has_unclaimed():
-            mine = [r["job_id"] for r in store.claim(name, 3)]
-        got[name] = mine
-
-    threads = [threading.Thread(target=claimant, args=(f"s{i}",)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    claimed = [j for name in got for j in store.claimed(name)]
-    ids = [r["job_id"] for r in claimed]
-    assert sorted(ids) == [f"job-{i:02d}" for i in range(40)]
-    assert len(set(ids)) == 40

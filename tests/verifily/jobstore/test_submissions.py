@@ -6,14 +6,18 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
+from tests.support.postgres import new_database
 from verifily.jobstore.events import JobEventStore
 from verifily.jobstore.submissions import SubmissionStore, queued_request
 from verifily.tags import REASON, TRIGGER
 
 
-@pytest.fixture
-def store(tmp_path):
-    return SubmissionStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """The store on SQLite (the default) and on a real PostgreSQL (production)."""
+    if request.param == "sqlite":
+        return SubmissionStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    return SubmissionStore(new_database(request.getfixturevalue("postgres_url")))
 
 
 def add(store, job_id, key=None, digest="d1", model="m"):
@@ -118,3 +122,19 @@ def test_the_first_event_is_written_with_the_submission_or_not_at_all(tmp_path):
         ("scheduled", {"model_id": "m"})
     ]
     assert events.events("j2") == [] and store.get("j2") is None
+
+
+def test_concurrent_claimants_take_disjoint_rows(store):
+    """Sensors of one daemon (threads) or of several: a row is claimed once."""
+    for i in range(30):
+        add(store, f"job-{i:02d}")
+
+    def claimant(name):
+        while store.has_unclaimed():
+            store.claim(name, 2)
+        return [r["job_id"] for r in store.claimed(name)]
+
+    with ThreadPoolExecutor(4) as pool:
+        held = list(pool.map(claimant, ["s0", "s1", "s2", "s3"]))
+    flat = [j for ids in held for j in ids]
+    assert sorted(flat) == [f"job-{i:02d}" for i in range(30)] and len(set(flat)) == 30
