@@ -1,18 +1,22 @@
-"""Run-status bookkeeping: every retrain's lifecycle goes into the one job event store."""
+"""Run-status bookkeeping: every retrain's lifecycle goes into the one job event store, under its
+job id and stamped with Dagster's own time of each transition (not when a tick noticed it), so
+a job's events are in causal order however late the daemon records them."""
 
 from typing import Any
 
 import dagster as dg
 
-from verifily.jobstore.events import JobEventStore
-from verifily.tags import MONITOR_ID, PARTITION, PREFIX, RUN_KEY, TRIGGER, TRIGGER_MONITOR
+from verifily.jobstore.events import JobEventStore, event_time
+from verifily.rundir.audit import utc_now
+from verifily.tags import JOB_ID, MONITOR_ID, PARTITION, PREFIX, RUN_KEY, TRIGGER, TRIGGER_MONITOR
 
 SOURCE = "dagster"
 # Dagster run status -> the job event status the jobs API reports. A queued instance passes
-# QUEUED then STARTING, a direct-launch one only STARTING; "scheduled" is recorded once.
+# QUEUED then STARTING, a direct-launch one only STARTING; "queued" (Dagster has the run) is
+# recorded once.
 STATUS_MAP = {
-    dg.DagsterRunStatus.QUEUED: "scheduled",
-    dg.DagsterRunStatus.STARTING: "scheduled",
+    dg.DagsterRunStatus.QUEUED: "queued",
+    dg.DagsterRunStatus.STARTING: "queued",
     dg.DagsterRunStatus.STARTED: "started",
     dg.DagsterRunStatus.SUCCESS: "completed",
     dg.DagsterRunStatus.CANCELED: "canceled",
@@ -65,9 +69,30 @@ def report_monitor_retrain(instance: dg.DagsterInstance, run: dg.DagsterRun, run
     )
 
 
-def _record(run: dg.DagsterRun, status: str, **extra) -> dict | None:
+def job_id_of(run: dg.DagsterRun) -> str:
+    """The job id a run is known by: the jobs API's id of a queued job, else the run id."""
+    return (run.tags or {}).get(JOB_ID) or run.run_id
+
+
+def transition_time(instance: dg.DagsterInstance, run: dg.DagsterRun, status: str) -> str:
+    """When Dagster says the run reached `status` (created, started, ended)."""
+    rec = instance.get_run_record_by_id(run.run_id)
+    if rec is not None:
+        if status == "queued":
+            return event_time(rec.create_timestamp)
+        when = rec.start_time if status == "started" else rec.end_time
+        if when is not None:
+            return event_time(when)
+    return utc_now()
+
+
+def _record(instance: dg.DagsterInstance, run: dg.DagsterRun, status: str, **extra):
     return JobEventStore().append_once(
-        run.run_id, status, source=SOURCE, details=run_details(run, **extra)
+        job_id_of(run),
+        status,
+        source=SOURCE,
+        details=run_details(run, run_id=run.run_id, **extra),
+        ts=transition_time(instance, run, status),
     )
 
 
@@ -81,7 +106,9 @@ def build_run_status_sensors(interval: int, job: Any) -> list[dg.SensorDefinitio
             if status == "completed":
                 extra["run_dir"] = published_run_dir(context.instance, context.dagster_run.run_id)
             # Only a first delivery reports, so a redelivered event adds no second observation.
-            if _record(context.dagster_run, status, **extra) and status == "completed":
+            if _record(context.instance, context.dagster_run, status, **extra) and (
+                status == "completed"
+            ):
                 report_monitor_retrain(context.instance, context.dagster_run, extra["run_dir"])
 
         sensors.append(
@@ -110,6 +137,7 @@ def build_run_status_sensors(interval: int, job: Any) -> list[dg.SensorDefinitio
             if e.step_failure_data.error
         ]
         _record(
+            context.instance,
             context.dagster_run,
             "failed",
             error="\n".join(errors) or context.failure_event.message or "run failed",

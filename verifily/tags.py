@@ -15,7 +15,9 @@ MODEL_PARTITIONS_NAME = "model_id"
 # Run tags Dagster itself writes (we only read them).
 PARTITION = "dagster/partition"
 RUN_KEY = "dagster/run_key"
-WRITTEN_BY_DAGSTER = frozenset({PARTITION, RUN_KEY})
+# "true" on a failed run Dagster's run retries will run again (a run that never started).
+WILL_RETRY = "dagster/will_retry"
+WRITTEN_BY_DAGSTER = frozenset({PARTITION, RUN_KEY, WILL_RETRY})
 
 # -- Run tags ------------------------------------------------------------------------------------
 MODEL_ID = PREFIX + "model_id"
@@ -34,13 +36,12 @@ MONITOR_ID = PREFIX + "monitor_id"
 RETRAIN_SUBMITTED = PREFIX + "retrain_submitted"
 SOURCE_RUN_ID = PREFIX + "source_run_id"
 RETRAIN_RUN_DIR = PREFIX + "retrain_run_dir"
-# Jobs API submissions.
+# Jobs API submissions. A queued job's id, given at submission, on the run made for it (its
+# run_key is the same id).
+JOB_ID = PREFIX + "job_id"
 REASON = PREFIX + "reason"
 IDEMPOTENCY_KEY = PREFIX + "idempotency_key"
 REQUEST_SHA256 = PREFIX + "request_sha256"
-SUBMISSION_ID = PREFIX + "submission_id"
-# Runs the API created from a borrowed origin (never borrowed from in turn).
-QUEUED_BY = PREFIX + "queued_by"
 # Who executes an in-process run (CLI, API sync): the reaper fails it when that process is gone.
 OWNER_HOST = PREFIX + "owner_host"
 OWNER_PID = PREFIX + "owner_pid"
@@ -48,6 +49,8 @@ OWNER_PID = PREFIX + "owner_pid"
 OWNER_STARTED = PREFIX + "owner_started"
 # The run's staging directory, once allocated: what the reaper sweeps when the run is failed.
 STAGING_DIR = PREFIX + "staging_dir"
+# The namespace a run's step Jobs are created in (runs of the Kubernetes executor only).
+K8S_NAMESPACE = PREFIX + "k8s_namespace"
 
 # Op tag of the heavy steps (their own Kubernetes requests and limits).
 OP_HEAVY = PREFIX + "heavy"

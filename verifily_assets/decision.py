@@ -47,14 +47,16 @@ def decision(
             context,
             log_attestation(settings, state, response["attestation_digest"], response["signed_by"]),
         )
-    url = (state.get("mlflow") or {}).get("url")
-    tracking_error = (state.get("mlflow") or {}).get("error")
+    info = state.get("mlflow") or {}
+    url = info.get("url")
+    tracking_error = info.get("error")
     response = {
         **response,
         "run_id": context.run.run_id,
         **({"mlflow_run_url": url} if url else {}),
         # Entry points warn about it: the decision stands, its MLflow record is incomplete.
         **({"tracking_error": tracking_error} if tracking_error else {}),
+        **({"mlflow_open_with": info["open_with"]} if url and info.get("open_with") else {}),
     }
     d = state["decision"]
     context.log.info(f"decision {d['recommendation']} for {response['run_dir']}")

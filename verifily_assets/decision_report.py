@@ -55,11 +55,13 @@ def decision_markdown(decision: dict, response: dict) -> str:
         for g in decision["gates"]
     ] or ["- none"]
     url = response.get("mlflow_run_url")
+    hint = response.get("mlflow_open_with")
     lines += [
         "",
         "### Links",
         "",
         f"- MLflow run: [{response.get('mlflow_run_id') or url}]({url})"
+        + (f" ({hint})" if hint else "")
         if url
         else "- MLflow run: not recorded for this retrain",
         f"- Run directory: `{response['run_dir']}`",

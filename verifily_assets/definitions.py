@@ -11,9 +11,10 @@ import dagster as dg
 
 from resources.deployment import VerifilySettings
 from resources.io_manager import RunScopedIOManager
+from resources.jobs_db import JobsDatabase
 from resources.mlflow_tracker import MLflowTracker
+from sensors.api_jobs import build_api_job_sensors
 from sensors.automation import automation
-from sensors.k8s_step_watch import k8s_step_watch
 from sensors.mlflow_runs import mlflow_run_failures
 from sensors.model_partitions import model_partitions_sensor
 from sensors.reaper import zombie_run_reaper
@@ -38,8 +39,18 @@ SETTINGS = VerifilySettings(
 # What every sensor starts: the retrain job, through the one builder of its run requests.
 RETRAIN_TARGET = RetrainTarget(retrain_job, retrain_run_request)
 automation_sensors, feed_resources = automation(RETRAIN_TARGET)
-# The step watchdog needs the cluster API: on Kubernetes only.
-k8s_sensors = [k8s_step_watch] if k8s_enabled() else []
+
+
+def k8s_sensors() -> list[dg.SensorDefinition]:
+    """The step watchdog, which needs the cluster API: on Kubernetes only."""
+    if not k8s_enabled():
+        return []
+    # Imported here: the kubernetes client costs every process that loads this code location
+    # (each run worker, before its run starts) half a second; only Kubernetes needs it.
+    from sensors.k8s_step_watch import k8s_step_watch
+
+    return [k8s_step_watch]
+
 
 defs = dg.Definitions(
     assets=[
@@ -56,8 +67,9 @@ defs = dg.Definitions(
         model_partitions_sensor,
         mlflow_run_failures,
         zombie_run_reaper,
+        *build_api_job_sensors(RETRAIN_TARGET),
         *automation_sensors,
-        *k8s_sensors,
+        *k8s_sensors(),
     ],
     resources={
         "settings": SETTINGS,
@@ -70,6 +82,8 @@ defs = dg.Definitions(
         # Resolved at use time from MLFLOW_TRACKING_URI / config/mlflow_retraining.yaml /
         # the SQLite default, so one code location serves every deployment.
         "mlflow": MLflowTracker(),
+        # Where the jobs API stores queued jobs (VERIFILY_JOBS_DB_URL, as `verifily serve`).
+        "jobs_db": JobsDatabase(),
     },
     executor=build_executor(),
 )

@@ -26,6 +26,11 @@ def k8s_enabled(env: Mapping[str, str] | None = None) -> bool:
     return env.get("VERIFILY_EXECUTOR", "in_process") == "k8s"
 
 
+def k8s_namespace(env: Mapping[str, str] | None = None) -> str | None:
+    """The namespace step Jobs are created in; None when steps run in-process."""
+    return K8sStepSettings.from_env(env).namespace if k8s_enabled(env) else None
+
+
 def build_executor(env: Mapping[str, str] | None = None) -> dg.ExecutorDefinition:
     """in_process_executor, or k8s_job_executor configured from RETRAINING_* settings."""
     if not k8s_enabled(env):

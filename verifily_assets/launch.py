@@ -1,6 +1,6 @@
 """The one door into the code location for the CLI and the API: run a retrain in this process,
-or build and check what a queued retrain needs. Its failure handling maps a failed run back to
-the step's own message and exit code."""
+or check a retrain before it is queued (the code location's sensor builds its run). Failure
+handling maps a failed run back to the step's own message and exit code."""
 
 import fcntl
 from collections.abc import Mapping
@@ -20,7 +20,6 @@ from verifily.tags import (
     OWNER_HOST,
     OWNER_PID,
     OWNER_STARTED,
-    PARTITION,
     RETRAIN_JOB,
     TRIGGER_CLI,
 )
@@ -156,39 +155,17 @@ def run_retrain(
     return {**result.output_for_node("decision"), "run_id": result.run_id}
 
 
-def queued_run(
-    request_fields: Mapping[str, object], *, trigger: str, tags: Mapping[str, str]
-) -> dict:
-    """The run config and tags of a retrain to put on the run queue, checked against the job
-    now, so a submission that was accepted never fails on its config later."""
+def check_queued(request_fields: Mapping[str, object]) -> None:
+    """Refuse now what a queued retrain's run would refuse later: its config is checked against
+    the job and its inputs must be there, so an accepted submission does not fail on either."""
     model_id = model_of(request_fields)
-    checked_request({**request_fields, "project_id": model_id}, model_id)
-    run_config = retrain_run_config(
-        {**request_fields, "project_id": model_id}, model_id=model_id
-    ).to_config_dict()
+    fields = {**request_fields, "project_id": model_id}
+    checked_request(fields, model_id)
+    run_config = retrain_run_config(fields, model_id=model_id).to_config_dict()
     try:
         dg.validate_run_config(retrain_job_def(), run_config)
     except dg.DagsterInvalidConfigError as e:
         raise InputError(f"invalid retrain request: {e}") from None
-    all_tags = retrain_tags(model_id=model_id, trigger=trigger, extra={PARTITION: model_id, **tags})
-    return {"run_config": run_config, "tags": all_tags}
-
-
-def create_queued_run(
-    instance: dg.DagsterInstance, run_id: str, model_id: str, payload: dict, origins: tuple
-) -> dg.DagsterRun:
-    """Create a NOT_STARTED run of retrain_job under a promised id, with the code location's
-    origins (remote job origin, job code origin) the daemon launches it from."""
-    ensure_model_partition(instance, model_id)
-    return instance.create_run_for_job(
-        retrain_job_def(),
-        run_id=run_id,
-        run_config=payload["run_config"],
-        tags=payload["tags"],
-        status=dg.DagsterRunStatus.NOT_STARTED,
-        remote_job_origin=origins[0],
-        job_code_origin=origins[1],
-    )
 
 
 def reap_zombies(instance: dg.DagsterInstance) -> list[tuple[str, str]]:

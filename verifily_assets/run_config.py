@@ -20,13 +20,14 @@ from verifily.model_ids import check_model_id
 from verifily.retrain.request import RetrainRequest
 from verifily.tags import (
     DATA_WINDOW,
+    K8S_NAMESPACE,
     MODEL_ID,
     RECORD_COUNT,
     TRIGGER,
     WINDOW_FROM,
     WINDOW_TO,
 )
-from verifily_assets.executor import k8s_enabled
+from verifily_assets.executor import k8s_enabled, k8s_namespace
 
 # The op whose config is the retrain request.
 REQUEST_OP = "dataset_artifact"
@@ -139,9 +140,11 @@ def retrain_tags(
     trigger: str,
     window: DataWindow | None = None,
     extra: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The run tags of one retrain: its model, what started it, and its feed window."""
-    tags = {MODEL_ID: model_id, TRIGGER: trigger}
+    """The run tags of one retrain: its model, what started it, its feed window, and on
+    Kubernetes the namespace of its step Jobs (the jobs API names them)."""
+    tags = partition_tags(model_id, env) | {TRIGGER: trigger}
     if window is not None:
         tags |= {
             DATA_WINDOW: window.to_json(),
@@ -176,6 +179,7 @@ def partition_run_config(model_id: str) -> dict:
     return {"execution": execution} if execution else {}
 
 
-def partition_tags(model_id: str) -> dict[str, str]:
+def partition_tags(model_id: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
     """Tags every run of a model's partition carries, however it was launched."""
-    return {MODEL_ID: model_id}
+    namespace = k8s_namespace(env)
+    return {MODEL_ID: model_id, **({K8S_NAMESPACE: namespace} if namespace else {})}

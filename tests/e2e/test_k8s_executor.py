@@ -8,18 +8,24 @@ from resources.k8s import CONTAMINATION_TAGS, LIGHT_STEP_RESOURCES, RETRAIN_TAGS
 from tests.support.examples import IRIS
 from tests.support.fake_k8s.harness import CLAIM, IMAGE, NAMESPACE, Standin
 from tests.support.feeds import append_jsonl, records
-from tests.support.k8s_records import step_k8s_jobs
+from verifily.api.jobs.k8s_steps import step_k8s_jobs
+from verifily.api.jobs.service import JobService
+from verifily.api.settings import ApiSettings
 from verifily.feeds.window import DataWindow
+from verifily.jobstore.submissions import SubmissionStore
 from verifily.rundir.contract import validate_run_contract
 from verifily.tags import (
     DATA_WINDOW,
     ENV_DATA_WINDOW,
     ENV_MODEL_ID,
+    JOB_ID,
+    K8S_NAMESPACE,
     LABEL_DATA_WINDOW,
     LABEL_MODEL_ID,
     LABEL_WINDOW_END,
     LABEL_WINDOW_START,
     TRIGGER,
+    TRIGGER_API,
     TRIGGER_RECORD_COUNT,
 )
 
@@ -58,8 +64,10 @@ def test_retrain_runs_each_step_as_a_job_and_survives_an_eviction(tmp_path):
     assert len(by_op["retrain_run"]) == 2
     names = [j["metadata"]["name"] for j in standin.cluster.created_jobs]
     assert len(names) == len(set(names))
-    # The jobs API's per-step record, read back from the run's events, names the same Jobs.
-    records = step_k8s_jobs(instance, run.run_id, standin.settings().namespace)
+    # The jobs API's per-step record, read back from the run's events, names the same Jobs;
+    # the namespace comes from the run's own tag, written by the code location.
+    assert run.tags[K8S_NAMESPACE] == NAMESPACE
+    records = step_k8s_jobs(instance, run.run_id, run.tags[K8S_NAMESPACE])
     assert [r["job_name"] for r in records] == names
     assert [r["step_key"] for r in records].count("retrain_run") == 2
     assert {r["namespace"] for r in records} == {NAMESPACE}
@@ -191,3 +199,37 @@ def test_feed_triggered_retrain_carries_model_and_window_into_every_step_job(tmp
             assert DataWindow.from_json(env[ENV_DATA_WINDOW]) == window
     runs = sorted((standin.shared / "runs").glob("retrain_*"))
     assert len(runs) == 1 and validate_run_contract(runs[0]) == []
+
+
+def test_a_queued_api_job_record_names_its_step_jobs_and_namespace(tmp_path):
+    """A job accepted by the API, started by the code location's api_jobs sensor with the
+    Kubernetes executor: its record (GET /retraining/jobs/{id}) names every step Job."""
+    standin = Standin(tmp_path)
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    standin.extra_env = {"VERIFILY_JOBS_DB_URL": url}
+    job_id = "00000000-0000-4000-8000-0000000000c8"
+    SubmissionStore(url).add(
+        job_id,
+        model_id="iris",
+        request_sha256="d",
+        payload={
+            "fields": {"dataset_dir": str(IRIS), "project_id": "iris"},
+            "trigger": TRIGGER_API,
+            "tags": {},
+        },
+    )
+    instance, run, ticks = standin.run_sensor("api_jobs_0", timeout=480)
+
+    assert run.status == dg.DagsterRunStatus.SUCCESS, _messages(instance, run.run_id)[-4000:]
+    assert run.tags[JOB_ID] == job_id and run.tags[K8S_NAMESPACE] == NAMESPACE
+    names = [j["metadata"]["name"] for j in standin.cluster.created_jobs]
+    assert len(names) >= len(STEPS)
+    jobs = JobService(instance, ApiSettings(data_roots=[tmp_path], jobs_db_url=url))
+    rec = jobs.record(job_id)
+    assert rec["id"] == job_id and rec["dagsterRunId"] == run.run_id
+    assert rec["status"] == "SUCCEEDED"
+    assert [j["job_name"] for j in rec["k8sJobs"]] == names
+    assert {j["namespace"] for j in rec["k8sJobs"]} == {NAMESPACE}
+    assert rec["k8sJobName"] == names[-1] and rec["k8sNamespace"] == NAMESPACE
+    # The same record by the run's own id.
+    assert jobs.record(run.run_id) == rec

@@ -45,7 +45,13 @@ def test_mlflow_link_when_the_response_has_one():
     d = _decision({"f1": 0.9, "exact_match": 0.7})
     url = "http://127.0.0.1:5000/#/experiments/1/runs/abc"
     md = decision_markdown(d, {"run_dir": "/r", "mlflow_run_id": "abc", "mlflow_run_url": url})
-    assert f"[abc]({url})" in md
+    assert f"[abc]({url})" in md and "verifily mlflow" not in md
+    hint = "start `verifily mlflow` (MLflow's UI on sqlite:///s/mlflow.db), then open the link"
+    md = decision_markdown(
+        d,
+        {"run_dir": "/r", "mlflow_run_id": "abc", "mlflow_run_url": url, "mlflow_open_with": hint},
+    )
+    assert f"[abc]({url}) ({hint})" in md
 
 
 def test_metrics_table_rows_follow_the_schema():

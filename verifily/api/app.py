@@ -28,14 +28,16 @@ def create_app(
     app = FastAPI(
         title="Verifily",
         version="1",
-        description="Retrain over HTTP on Dagster runs: a job id is a Dagster run id.",
+        description=(
+            "Retrain over HTTP on Dagster runs. A job id is given when a job is accepted and "
+            "never changes; its record carries the Dagster run id, and every route takes either."
+        ),
         redoc_url=None,
         default_response_class=SafeJSONResponse,
     )
     app.state.settings = settings
     app.state.instance = instance
     app.state.jobs = JobService(instance, settings)
-    app.state.jobs.start()
 
     @app.exception_handler(VerifilyError)
     async def verifily_error(request: Request, exc: VerifilyError) -> JSONResponse:

@@ -76,6 +76,7 @@ class RetrainResponse(BaseModel):
     eval_summary: dict[str, Any]
     artifacts: dict[str, str]
     job_id: str | None = None
+    dagster_run_id: str | None = None
     reasons: list[str] = []
     # The SHA-256 of the run's signed in-toto Statement, and the key id that signed it.
     attestation_digest: str | None = None
@@ -83,16 +84,20 @@ class RetrainResponse(BaseModel):
 
 
 class JobSubmitted(BaseModel):
+    """An accepted job: its id for good, its current status (a retry shows how far it got)."""
+
     job_id: str
     status: JobStatus
+    dagster_run_id: str | None = None
 
 
 class JobStatusResponse(BaseModel):
-    """A job's state; job_id is the Dagster run id."""
+    """A job's state. job_id never changes; dagster_run_id is null until Dagster has the run."""
 
     job_id: str
     status: JobStatus
     dagster_status: str
+    dagster_run_id: str | None = None
     model_id: str | None = None
     created_at: str | None = None
     started_at: str | None = None
@@ -116,10 +121,19 @@ class WorkerEventBody(StrictBody):
     details: dict[str, Any] | None = None
 
 
+class K8sStepJob(BaseModel):
+    """One step attempt that ran as a Kubernetes Job."""
+
+    step_key: str | None = None
+    job_name: str
+    namespace: str | None = None
+
+
 class JobRecord(BaseModel):
     """An IntelGraph ML retraining job record: the Dagster run plus its reported events."""
 
     id: str
+    dagsterRunId: str | None = None
     modelId: str | None = None
     reason: str | None = None
     status: JobStatus
@@ -128,8 +142,10 @@ class JobRecord(BaseModel):
     recordCounts: dict[str, int] | None = None
     k8sJobName: str | None = None
     k8sNamespace: str | None = None
+    k8sJobs: list[K8sStepJob] = []
     mlflowRunId: str | None = None
     metrics: dict[str, float] | None = None
+    decision: str | None = None
     scheduledAt: str | None = None
     startedAt: str | None = None
     completedAt: str | None = None

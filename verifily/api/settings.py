@@ -14,6 +14,8 @@ from verifily.config.models import MODELS_CONFIG_ENV, models_config_path
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 # Deprecated: the models file (VERIFILY_MODELS_CONFIG) holds each model's dataset_dir now.
 LEGACY_MODELS_FILE_ENV = "VERIFILY_MODELS_FILE"
+# Read by earlier releases to reach a webserver or borrow run origins; queued jobs need neither.
+UNUSED_ENV = ("VERIFILY_DAGSTER_URL", "VERIFILY_DAGSTER_LOCATION", "VERIFILY_CODE_IMAGE")
 log = logging.getLogger(__name__)
 
 
@@ -23,24 +25,24 @@ class ApiSettings:
 
     data_roots: list[Path]
     api_key: str | None = None
-    dagster_url: str | None = None
-    dagster_location: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     output_root: Path | None = None
     # The deprecated VERIFILY_MODELS_FILE; None means the models file serves the routes.
     models_file: str | None = None
     jobs_db_url: str | None = None
-    # The code location's image: only runs of it lend their origin to queued jobs.
-    code_image: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiSettings:
         """VERIFILY_DATA_ROOTS (default: the working directory), VERIFILY_API_KEY,
-        VERIFILY_DAGSTER_URL (webserver: the first queued job, or every one on an instance
-        without a run queue), VERIFILY_DAGSTER_LOCATION (code location of queued runs),
-        VERIFILY_MAX_BODY_BYTES, VERIFILY_OUTPUT_ROOT, VERIFILY_CODE_IMAGE
-        (else DAGSTER_CURRENT_IMAGE, which the Dagster chart sets)."""
+        VERIFILY_MAX_BODY_BYTES, VERIFILY_OUTPUT_ROOT, VERIFILY_JOBS_DB_URL."""
         env = os.environ if environ is None else environ
+        for name in UNUSED_ENV:
+            if env.get(name):
+                log.warning(
+                    "%s is no longer used: queued jobs are started by the code location's "
+                    "api_jobs sensors, so only dagster-daemon needs to run",
+                    name,
+                )
         roots = parse_roots(env.get("VERIFILY_DATA_ROOTS"))
         if env.get(LEGACY_MODELS_FILE_ENV):
             log.warning(
@@ -53,13 +55,10 @@ class ApiSettings:
         return cls(
             data_roots=roots,
             api_key=env.get("VERIFILY_API_KEY") or None,
-            dagster_url=env.get("VERIFILY_DAGSTER_URL") or None,
-            dagster_location=env.get("VERIFILY_DAGSTER_LOCATION") or None,
             max_body_bytes=int(env.get("VERIFILY_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
             output_root=Path(os.path.realpath(out)) if out else roots[0] / "runs",
             models_file=env.get(LEGACY_MODELS_FILE_ENV) or None,
             jobs_db_url=env.get("VERIFILY_JOBS_DB_URL") or None,
-            code_image=env.get("VERIFILY_CODE_IMAGE") or env.get("DAGSTER_CURRENT_IMAGE") or None,
         )
 
     @property

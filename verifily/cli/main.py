@@ -30,6 +30,7 @@ for command in (
     promotions.rollback,
     servers.serve,
     servers.ui,
+    servers.mlflow,
 ):
     cli.add_command(command)
 

@@ -88,4 +88,7 @@ def retrain(as_json: bool, verbose: bool, **fields: object) -> None:
         click.echo(f"Metrics:  {metrics}")
         click.echo(f"Run dir:  {resp['run_dir']}")
         click.echo(f"Dagster run: {resp['run_id']}")
+        if resp.get("mlflow_run_url"):
+            hint = resp.get("mlflow_open_with")
+            click.echo(f"MLflow run: {resp['mlflow_run_url']}" + (f" ({hint})" if hint else ""))
     sys.exit(resp["exit_code"])

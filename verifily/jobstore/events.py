@@ -1,8 +1,9 @@
 """The one store of retrain job lifecycle events (scheduled, started, completed, failed, ...).
 
-Run-status sensors append Dagster's view of each run; workers append their own reports through
-the jobs API. A job id is a Dagster run id. SQLite by default, any SQLAlchemy URL (PostgreSQL
-in production) by configuration.
+Run-status sensors append Dagster's view of each run, stamped with Dagster's own times for it;
+workers append their own reports through the jobs API. Events are kept under the job id: the id
+the jobs API gave a queued job, else the Dagster run id. SQLite by default, any SQLAlchemy URL
+(PostgreSQL in production) by configuration.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -31,6 +33,15 @@ events_table = sa.Table(
 )
 
 
+def event_time(ts: float | datetime) -> str:
+    """An event timestamp (epoch seconds or a datetime, naive meaning UTC) as events store it."""
+    if isinstance(ts, datetime):
+        t = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    else:
+        t = datetime.fromtimestamp(ts, UTC)
+    return t.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def default_url() -> str:
     """VERIFILY_JOBS_DB_URL, else a SQLite file beside the Dagster instance."""
     if url := os.environ.get("VERIFILY_JOBS_DB_URL"):
@@ -45,6 +56,7 @@ class JobEventStore:
 
     _engines: dict[str, sa.Engine] = {}
     _lock = threading.Lock()
+    _once_lock = threading.Lock()
 
     def __init__(self, url: str | None = None):
         self.url = url or default_url()
@@ -81,12 +93,20 @@ class JobEventStore:
         return {**row, "details": details or {}}
 
     def append_once(
-        self, job_id: str, status: str, *, source: str, details: dict | None = None
+        self,
+        job_id: str,
+        status: str,
+        *,
+        source: str,
+        details: dict | None = None,
+        ts: str | None = None,
     ) -> dict | None:
         """Append unless this job already has an event with this status from this source.
 
-        Run-status sensors may see an event again after a daemon restart; the job's history
-        must still say `started` once.
+        Run-status sensors may see an event again after a daemon restart, and two of them
+        (QUEUED and STARTING both mean `queued`) fire at once in the daemon's threads; the job's
+        history must still say each once. The sensors run in one code server, so a lock in this
+        process makes the check and the insert one step.
         """
         q = (
             sa.select(events_table.c.seq)
@@ -95,10 +115,11 @@ class JobEventStore:
             .where(events_table.c.source == source)
             .limit(1)
         )
-        with self.engine.connect() as conn:
-            if conn.execute(q).first() is not None:
-                return None
-        return self.append(job_id, status, source=source, details=details)
+        with self._once_lock:
+            with self.engine.connect() as conn:
+                if conn.execute(q).first() is not None:
+                    return None
+            return self.append(job_id, status, source=source, details=details, ts=ts)
 
     def events(self, job_id: str) -> list[dict]:
         """Every event of a job, oldest first."""

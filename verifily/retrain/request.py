@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 from verifily.config.pipeline import load_thresholds
+from verifily.dataset.artifact import DATASET_FILE, HASHES_FILE
 from verifily.errors import InputError
 from verifily.model_ids import check_model_id
 from verifily.modes import MODES, check_real_mode_enabled
@@ -64,8 +66,18 @@ def check_request(req: RetrainRequest) -> None:
 
 
 def preflight(req: RetrainRequest) -> None:
-    """Everything a retrain can be refused for without reading its data: the request itself
-    and its pipeline config. Entry points call it before they create a Dagster run, so bad
-    input is one line and no run, not a failed run."""
+    """Everything a retrain can be refused for without reading its data: the request itself,
+    its dataset's two files being there, and its pipeline config. Entry points call it before
+    they create a Dagster run, so bad input is one line and no run, not a failed run. What only
+    a full read finds (a malformed record, a hash mismatch) is the run's own steps' to report;
+    a missing baseline is not refused either: the decision says INVESTIGATE for it."""
     check_request(req)
+    d = Path(req.dataset_dir)
+    if not d.is_dir():
+        raise InputError(f"{d}: dataset directory does not exist")
+    for name in (DATASET_FILE, HASHES_FILE):
+        if not (d / name).is_file():
+            raise InputError(
+                f"{d / name}: missing (an artifact needs {DATASET_FILE} and {HASHES_FILE})"
+            )
     load_thresholds(req.pipeline_config, metric=req.metric)

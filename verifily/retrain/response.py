@@ -26,3 +26,17 @@ def response(run_dir: str | os.PathLike, run_id: str | None, contract: dict | No
         "run_id": run_id,
         "reasons": [f["message"] for f in decision["rules_fired"]],
     }
+
+
+def run_outcome(run_dir: str | os.PathLike) -> dict:
+    """What a finished retrain decided and scored, from its run directory: the recommendation
+    (decision/decision.json) and every numeric metric (eval/eval_results.json)."""
+    d = Path(run_dir)
+    decision = json.loads((d / "decision" / "decision.json").read_text())
+    results = json.loads((d / "eval" / "eval_results.json").read_text())
+    metrics = {
+        k: float(v)
+        for k, v in results["metrics"].items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    return {"decision": decision["recommendation"], "metrics": metrics}

@@ -8,6 +8,7 @@ steps stop calling MLflow for this retrain instead of paying the same timeout ag
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,12 @@ from verifily.tags import (
     MLFLOW_SIGNED_BY,
     MLFLOW_TRIGGER,
 )
-from verifily.tracking.store import TrackingSettings, mlflow_client
+from verifily.tracking.store import (
+    DEFAULT_UI_URL,
+    UI_URL_ENV,
+    TrackingSettings,
+    mlflow_client,
+)
 
 # MLflow stores dataset digests in a 36-character column (MAX_DATASET_DIGEST_SIZE); the full
 # 64-hex dataset hash goes in the dataset profile and the `verifily.dataset_hash` tag.
@@ -53,11 +59,24 @@ def experiment_id(client, settings: TrackingSettings) -> str:
         return client.get_experiment_by_name(settings.experiment_name).experiment_id
 
 
-def run_url(settings: TrackingSettings, exp_id: str, run_id: str) -> str:
-    """A link to the run: the MLflow UI for a server, the store URI and id otherwise."""
+def ui_base(settings: TrackingSettings) -> str:
+    """Where MLflow's UI for this store is: the tracking server itself, or for an embedded store
+    the address `verifily mlflow` serves it at (VERIFILY_MLFLOW_UI_URL when it serves elsewhere)."""
     if settings.is_remote:
-        return f"{settings.tracking_uri.rstrip('/')}/#/experiments/{exp_id}/runs/{run_id}"
-    return f"{settings.tracking_uri}#experiments/{exp_id}/runs/{run_id}"
+        return settings.tracking_uri.rstrip("/")
+    return (os.environ.get(UI_URL_ENV) or DEFAULT_UI_URL).rstrip("/")
+
+
+def run_url(settings: TrackingSettings, exp_id: str, run_id: str) -> str:
+    """A link a browser opens: the run's page in MLflow's UI."""
+    return f"{ui_base(settings)}/#/experiments/{exp_id}/runs/{run_id}"
+
+
+def how_to_open(settings: TrackingSettings) -> str | None:
+    """What a person must start before the link opens (None: a server already serves it)."""
+    if settings.is_remote:
+        return None
+    return f"start `verifily mlflow` (MLflow's UI on {settings.tracking_uri}), then open the link"
 
 
 def run_params(state: dict) -> dict[str, str]:
@@ -133,6 +152,7 @@ def start_tracking(
         "experiment_id": exp_id,
         "tracking_uri": settings.tracking_uri,
         "url": run_url(settings, exp_id, run_id),
+        "open_with": how_to_open(settings),
         "error": None,
     }
 

@@ -19,6 +19,9 @@ CONFIG_ENV = "VERIFILY_MLFLOW_CONFIG"
 ENABLED_ENV = "VERIFILY_MLFLOW_ENABLED"
 DEFAULT_CONFIG_FILE = Path("config") / "mlflow_retraining.yaml"
 CONFIG_KEYS = ("enabled", "tracking_uri", "artifact_uri", "experiment_name")
+# Where MLflow's UI on an embedded store is opened: `verifily mlflow` serves it here by default.
+UI_URL_ENV = "VERIFILY_MLFLOW_UI_URL"
+DEFAULT_UI_URL = "http://127.0.0.1:5000"
 # MLflow's HTTP client waits 120 s per request and retries for minutes by default (tuned for
 # rate-limited hosted backends). A retrain must not stall on a tracking server that accepts
 # connections and never answers: each request gets 5 s and one retry, so the first failing

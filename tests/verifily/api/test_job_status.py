@@ -3,10 +3,11 @@
 import dagster as dg
 import pytest
 
-from verifily.api.jobs.statuses import STATUS_MAP, WORKER_STATUS
+from verifily.api.jobs.statuses import STATUS_MAP, WORKER_STATUS, job_status
 from verifily.api.jobs.submit import request_hash
 from verifily.api.security import key_matches, presented_key
 from verifily.jobstore.events import STATUSES
+from verifily.tags import WILL_RETRY
 
 
 @pytest.mark.parametrize("status", list(dg.DagsterRunStatus))
@@ -39,3 +40,16 @@ def test_api_key_parsing_and_comparison():
     assert not key_matches("secreT", "secret")
     assert not key_matches(None, "secret")
     assert not key_matches("s\udcff", "secret")  # undecodable header bytes never crash
+
+
+def test_a_failed_run_that_dagster_will_retry_leaves_its_job_queued():
+    def run(**tags):
+        return dg.DagsterRun(job_name="retrain_job", status=dg.DagsterRunStatus.FAILURE, tags=tags)
+
+    assert job_status(run(**{WILL_RETRY: "true"}), retries_enabled=True) == "QUEUED"
+    assert job_status(run(**{WILL_RETRY: "false"}), retries_enabled=True) == "FAILED"
+    # Run retries on, verdict not written yet: not finished (a client would stop polling).
+    assert job_status(run(), retries_enabled=True) == "RUNNING"
+    assert job_status(run(), retries_enabled=False) == "FAILED"
+    ok = dg.DagsterRun(job_name="retrain_job", status=dg.DagsterRunStatus.SUCCESS)
+    assert job_status(ok, retries_enabled=True) == "SUCCEEDED"

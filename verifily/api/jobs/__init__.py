@@ -1,1 +1,1 @@
-"""Retrain jobs as Dagster runs: submitting, the background submitter, the job records."""
+"""Retrain jobs: accepting them (sync or queued), finding them by either id, their records."""

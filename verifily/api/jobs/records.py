@@ -1,52 +1,37 @@
-"""Reading retrain jobs: status, result and the IntelGraph job record, from the Dagster run,
-its materializations and the job's reported events."""
+"""Reading retrain jobs: status, result and the IntelGraph job record, from the stored
+submission, the Dagster run, its materializations and event log, the published run directory and
+the job's reported events."""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from verifily.api.jobs.job_events import event_list, fold
+from verifily.api.jobs.k8s_steps import step_k8s_jobs
+from verifily.api.jobs.lookup import JobRef, find_job, ref_of_run, run_of_submission
+from verifily.api.jobs.run_facts import materializations, run_error, window_record
 from verifily.api.jobs.statuses import (
     NOT_SUBMITTED,
-    RUN_ID,
     STATUS_MAP,
     WORKER_STATUS,
     JobNotDone,
-    JobNotFound,
     iso,
+    job_status,
 )
 from verifily.errors import InputError
 from verifily.feeds.window import DataWindow
 from verifily.jobstore.events import STATUSES, JobEventStore
-from verifily.jobstore.submissions import SubmissionStore
-from verifily.retrain.response import response
-from verifily.tags import DATA_WINDOW, MLFLOW_RUN_ID, PARTITION, REASON, RETRAIN_JOB, TRIGGER
-
-
-def _event_list(events: list[dict]) -> list[dict]:
-    """A job's events as its record shows them."""
-    return [{k: ev[k] for k in ("ts", "status", "source", "details")} for ev in events]
-
-
-def _fold(events: list[dict]) -> tuple[dict, dict]:
-    """(latest value of every reported detail, merged metrics) over a job's events."""
-    details: dict = {}
-    metrics: dict = {}
-    for ev in events:
-        d = ev["details"] or {}
-        metrics.update(d.get("metrics") or {})
-        details.update({k: v for k, v in d.items() if v is not None and k != "metrics"})
-    return details, metrics
-
-
-def window_record(window: DataWindow) -> dict:
-    """A feed window as the job record shows it: record range, time span, the feed's words."""
-    return {
-        "from": window.first,
-        "to": window.last,
-        "start": window.start,
-        "end": window.end,
-        "feed": window.feed,
-    }
+from verifily.jobstore.submissions import SubmissionStore, queued_request
+from verifily.retrain.response import response, run_outcome
+from verifily.tags import (
+    DATA_WINDOW,
+    K8S_NAMESPACE,
+    MLFLOW_RUN_ID,
+    PARTITION,
+    REASON,
+    RETRAIN_JOB,
+    TRIGGER,
+)
 
 
 class JobRecords:
@@ -59,108 +44,85 @@ class JobRecords:
         self.events = events
         self.submissions = submissions
 
-    def _record(self, job_id: str) -> dg.RunRecord | dict:
-        """The job's Dagster run record, or its stored submission while Dagster has no run."""
-        if not RUN_ID.match(job_id or ""):
-            raise JobNotFound(f"no job {job_id!r}")
-        rec = self.instance.get_run_record_by_id(job_id)
-        if rec is None:
-            sub = self.submissions.get(job_id)
-            if sub is not None and not sub["submitted_at"]:
-                return sub
-            # Submitted in the meantime: the run exists now.
-            rec = self.instance.get_run_record_by_id(job_id) if sub is not None else None
-        if rec is None or rec.dagster_run.job_name != RETRAIN_JOB:
-            raise JobNotFound(f"no job {job_id!r}")
-        return rec
+    def find(self, any_id: str) -> JobRef:
+        """The job with this job id or Dagster run id (404 otherwise)."""
+        return find_job(self.instance, self.submissions, any_id)
 
     @staticmethod
-    def _not_submitted(sub: dict) -> dict:
-        """Status fields of an accepted job that is not on Dagster's queue yet (or never will
-        be: the submission failed)."""
+    def _pending_status(sub: dict) -> dict:
+        """Status fields of an accepted job Dagster has no run for yet (or never will: its
+        request failed to become one)."""
         failed = sub["error"] is not None
         return {
             "status": "FAILED" if failed else "QUEUED",
             "dagster_status": NOT_SUBMITTED,
-            "model_id": sub["model_id"],
-            "created_at": sub["created_at"],
-            "error": f"not submitted to Dagster: {sub['error']}" if failed else None,
+            "error": f"not run: {sub['error']}" if failed else None,
         }
 
-    def _materializations(self, job_id: str) -> dict[str, dict]:
-        """Asset key -> metadata values of what the run materialized."""
-        out: dict[str, dict] = {}
-        for entry in self.instance.all_logs(
-            job_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-        ):
-            mat = entry.asset_materialization
-            if mat is not None:
-                out[mat.asset_key.to_user_string()] = {
-                    k: v.value for k, v in (mat.metadata or {}).items()
-                }
-        return out
-
-    def _error(self, job_id: str) -> dict | None:
-        for entry in self.instance.all_logs(job_id, of_type=dg.DagsterEventType.STEP_FAILURE):
-            data = entry.dagster_event.step_failure_data if entry.dagster_event else None
-            if data is None:
-                continue
-            ufd = data.user_failure_data
-            msg = (ufd.description if ufd else None) or (
-                data.error.message.strip() if data.error else "step failed"
-            )
-            return {"message": msg, "step": entry.step_key}
-        for entry in self.instance.all_logs(job_id, of_type=dg.DagsterEventType.RUN_FAILURE):
-            return {"message": entry.message or "run failed", "step": None}
-        return None
-
-    def status(self, job_id: str) -> dict:
-        rec = self._record(job_id)
-        if isinstance(rec, dict):
-            return {"job_id": job_id, "started_at": None, "completed_at": None} | (
-                self._not_submitted(rec)
-            )
+    def status(self, any_id: str) -> dict:
+        """QUEUED/RUNNING/SUCCEEDED/FAILED/CANCELED with Dagster's own status and times."""
+        ref = self.find(any_id)
+        sub, rec = ref.submission, ref.run
+        created = sub["created_at"] if sub else None
+        if rec is None:
+            assert sub is not None  # find() returns a run or a submission
+            return {
+                "job_id": ref.job_id,
+                "dagster_run_id": None,
+                "model_id": sub["model_id"],
+                "created_at": created,
+                "started_at": None,
+                "completed_at": None,
+                **self._pending_status(sub),
+            }
         run = rec.dagster_run
-        status = STATUS_MAP.get(run.status, "RUNNING")
-        err = self._error(job_id) if status == "FAILED" else None
+        status = job_status(run, self.instance.run_retries_enabled)
+        err = run_error(self.instance, run.run_id) if status == "FAILED" else None
         return {
-            "job_id": job_id,
+            "job_id": ref.job_id,
+            "dagster_run_id": run.run_id,
             "status": status,
             "dagster_status": run.status.value,
             "model_id": run.tags.get(PARTITION),
-            "created_at": iso(rec.create_timestamp),
+            "created_at": created or iso(rec.create_timestamp),
             "started_at": iso(rec.start_time),
             "completed_at": iso(rec.end_time),
             "error": err["message"] if err else None,
         }
 
-    def result(self, job_id: str) -> dict:
+    def result(self, any_id: str) -> dict:
         """The response object, read back from the published run directory."""
-        st = self.status(job_id)
+        st = self.status(any_id)
         if st["status"] != "SUCCEEDED":
             why = f": {st['error']}" if st["error"] else ""
-            raise JobNotDone(f"job {job_id} is {st['status']}, no result{why}")
-        decision = self._materializations(job_id).get("decision", {})
+            raise JobNotDone(f"job {st['job_id']} is {st['status']}, no result{why}")
+        run_id = st["dagster_run_id"]
+        decision = materializations(self.instance, run_id).get("decision", {})
         run_dir = decision.get("run_dir")
         if not run_dir:
-            raise JobNotDone(f"job {job_id} succeeded but recorded no run directory")
-        resp = response(run_dir, job_id)
+            raise JobNotDone(f"job {st['job_id']} succeeded but recorded no run directory")
         signed = {k: decision.get(k) for k in ("attestation_digest", "signed_by")}
-        return {**resp, **signed, "job_id": job_id}
+        return {
+            **response(run_dir, run_id),
+            **signed,
+            "job_id": st["job_id"],
+            "dagster_run_id": run_id,
+        }
 
-    def record(self, job_id: str) -> dict:
-        """The IntelGraph job record: the Dagster run, its materializations and its events."""
-        return self._build_record(self._record(job_id))
+    def record(self, any_id: str) -> dict:
+        """The IntelGraph job record of the job with this job id or Dagster run id."""
+        return self._build_record(self.find(any_id))
 
-    def _build_record(self, rec: dg.RunRecord | dict) -> dict:
-        if isinstance(rec, dict):
-            return self._pending_record(rec)
+    def _build_record(self, ref: JobRef) -> dict:
+        if ref.run is None:
+            assert ref.submission is not None
+            return self._pending_record(ref.job_id, ref.submission)
+        rec, sub = ref.run, ref.submission
         run = rec.dagster_run
-        job_id = run.run_id
-        status = STATUS_MAP.get(run.status, "RUNNING")
-        mats = self._materializations(job_id)
-        events = self.events.events(job_id)
-        details, metrics = _fold(events)
+        status = job_status(run, self.instance.run_retries_enabled)
+        mats = materializations(self.instance, run.run_id)
+        events = self.events.events(ref.job_id)
+        details, metrics = fold(events)
         ds = mats.get("dataset_artifact", {})
         counts = (
             {
@@ -172,77 +134,117 @@ class JobRecords:
             else None
         )
         window = DataWindow.from_json(run.tags.get(DATA_WINDOW))
-        err = self._error(job_id) if status == "FAILED" else None
-        if err is None and details.get("error"):
+        err = run_error(self.instance, run.run_id) if status == "FAILED" else None
+        if err is None and status == "FAILED" and details.get("error"):
             err = {"message": str(details["error"]), "step": None}
+        run_dir = mats.get("decision", {}).get("run_dir")
+        outcome = self._outcome(run_dir) if status == "SUCCEEDED" and run_dir else None
+        k8s = step_k8s_jobs(self.instance, run.run_id, run.tags.get(K8S_NAMESPACE))
         return {
-            "id": job_id,
+            "id": ref.job_id,
+            "dagsterRunId": run.run_id,
             "modelId": run.tags.get(PARTITION),
             "reason": run.tags.get(REASON) or details.get("reason"),
             "status": status,
             "trigger": run.tags.get(TRIGGER),
             "dataWindow": window_record(window) if window else None,
             "recordCounts": counts,
-            "k8sJobName": details.get("k8s_job_name"),
-            "k8sNamespace": details.get("k8s_namespace"),
-            "mlflowRunId": details.get("mlflow_run_id") or run.tags.get(MLFLOW_RUN_ID),
-            "metrics": metrics or None,
-            "scheduledAt": iso(rec.create_timestamp),
+            # The step Job running now (or last); every one in k8sJobs.
+            "k8sJobName": k8s[-1]["job_name"] if k8s else details.get("k8s_job_name"),
+            "k8sNamespace": k8s[-1]["namespace"] if k8s else details.get("k8s_namespace"),
+            "k8sJobs": k8s,
+            # The run's own MLflow run (tagged when training starts) over a worker's report.
+            "mlflowRunId": run.tags.get(MLFLOW_RUN_ID) or details.get("mlflow_run_id"),
+            # A completed job's own evaluation; worker reports until then.
+            "metrics": (outcome["metrics"] if outcome else metrics) or None,
+            "decision": outcome["decision"] if outcome else None,
+            "scheduledAt": sub["created_at"] if sub else iso(rec.create_timestamp),
             "startedAt": iso(rec.start_time),
             "completedAt": iso(rec.end_time),
             "error": err,
-            "runDir": mats.get("decision", {}).get("run_dir"),
-            "events": _event_list(events),
+            "runDir": run_dir,
+            "events": event_list(events),
         }
 
-    def _pending_record(self, sub: dict) -> dict:
-        """The record of a job not on Dagster's queue yet: the request and worker reports."""
-        st = self._not_submitted(sub)
-        tags = sub["payload"].get("tags", {})
-        events = self.events.events(sub["job_id"])
-        details, metrics = _fold(events)
-        err = st["error"] or details.get("error")
+    @staticmethod
+    def _outcome(run_dir: str) -> dict | None:
+        try:
+            return run_outcome(run_dir)
+        except (OSError, ValueError, KeyError):
+            return None  # not readable from this host: the record still shows the rest
+
+    def _pending_record(self, job_id: str, sub: dict) -> dict:
+        """The record of a job Dagster has no run for yet: the request and worker reports."""
+        st = self._pending_status(sub)
+        _fields, trigger, tags = queued_request(sub)
+        events = self.events.events(job_id)
+        details, metrics = fold(events)
         return {
-            "id": sub["job_id"],
+            "id": job_id,
+            "dagsterRunId": None,
             "modelId": sub["model_id"],
             "reason": tags.get(REASON) or details.get("reason"),
             "status": st["status"],
-            "trigger": tags.get(TRIGGER),
+            "trigger": trigger,
             "k8sJobName": details.get("k8s_job_name"),
             "k8sNamespace": details.get("k8s_namespace"),
+            "k8sJobs": [],
             "mlflowRunId": details.get("mlflow_run_id"),
             "metrics": metrics or None,
             "scheduledAt": sub["created_at"],
-            "error": {"message": str(err), "step": None} if err else None,
-            "events": _event_list(events),
+            "error": {"message": st["error"], "step": None} if st["error"] else None,
+            "events": event_list(events),
         }
+
+    def _without_run(self, model_id: str | None, status: str | None) -> list[JobRef]:
+        """Accepted jobs Dagster has no run for (yet, or ever: FAILED), newest first, filtered
+        like runs."""
+        if status not in (None, "QUEUED", "FAILED"):
+            return []
+        refs = []
+        for row in self.submissions.without_run(model_id):
+            if status is not None and self._pending_status(row)["status"] != status:
+                continue
+            if run_of_submission(self.instance, self.submissions, row) is None:
+                refs.append(JobRef(row["job_id"], row, None))
+        return refs[::-1]
 
     def list_records(
         self, model_id: str | None, status: str | None, limit: int, offset: int
     ) -> dict:
-        """Newest first; filtered by model (partition) and by mapped status."""
+        """Newest first: jobs still waiting for their run, then runs; filtered by model
+        (partition) and by mapped status."""
         statuses = None
         if status is not None:
             statuses = [s for s, mapped in STATUS_MAP.items() if mapped == status]
             if not statuses:
                 raise InputError(f"unknown status {status!r}")
+        waiting = self._without_run(model_id, status)
         filters = dg.RunsFilter(
             job_name=RETRAIN_JOB,
             tags={PARTITION: model_id} if model_id else {},
             statuses=statuses or [],
         )
-        total = self.instance.get_runs_count(filters)
-        recs = self.instance.get_run_records(filters, limit=offset + limit)[offset:]
+        total = len(waiting) + self.instance.get_runs_count(filters)
+        page = waiting[offset : offset + limit]
+        run_offset = max(0, offset - len(waiting))
+        if len(page) < limit:
+            recs = self.instance.get_run_records(filters, limit=run_offset + limit - len(page))
+            page += [ref_of_run(self.submissions, r) for r in recs[run_offset:]]
+        # A job whose first run never started and was retried by Dagster has two runs: show
+        # it once, by its newest run (runs come newest first).
+        seen: set[str] = set()
+        page = [ref for ref in page if not (ref.job_id in seen or seen.add(ref.job_id))]
         return {
-            "jobs": [self._build_record(r) for r in recs],
+            "jobs": [self._build_record(ref) for ref in page],
             "total": total,
             "limit": limit,
             "offset": offset,
         }
 
-    def add_event(self, job_id: str, body: dict) -> dict:
+    def add_event(self, any_id: str, body: dict) -> dict:
         """Record a worker's report (status transition and/or metrics) for an existing job."""
-        self._record(job_id)
+        ref = self.find(any_id)
         raw = body["status"]
         status = WORKER_STATUS.get(raw.upper(), raw.lower())
         if status not in STATUSES:
@@ -258,4 +260,4 @@ class JobRecords:
             "mlflow_run_id": body.get("mlflowRunId"),
         }
         details = {k: v for k, v in details.items() if v is not None}
-        return self.events.append(job_id, status, source="worker", details=details)
+        return self.events.append(ref.job_id, status, source="worker", details=details)

@@ -1,8 +1,9 @@
 """The one object the REST routes and GraphQL resolvers use for jobs: a thin facade over
 starting them (`submit`) and reading them (`records`).
 
-A job id is a Dagster run id, so the API, the SDK, the CLI and the Dagster UI show the same
-runs. The API holds no state beyond the submission and job event tables.
+A job id is given when the job is accepted and never changes. A sync retrain's job id is its
+Dagster run id; a queued job's run, made later by the code location, carries its job id as a
+tag, and every read accepts either id. The API holds no state beyond the jobs database.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class JobService:
         self.settings = settings
         self.events = JobEventStore(settings.jobs_db_url)
         self.submissions = SubmissionStore(settings.jobs_db_url)
-        self.launcher = JobLauncher(instance, settings, self.events, self.submissions)
+        self.launcher = JobLauncher(instance, self.submissions)
         self.records = JobRecords(instance, self.events, self.submissions)
         self.run_sync = self.launcher.run_sync
         self.submit = self.launcher.submit
@@ -33,7 +34,3 @@ class JobService:
         self.record = self.records.record
         self.list_records = self.records.list_records
         self.add_event = self.records.add_event
-
-    def start(self) -> None:
-        """Start putting accepted jobs on Dagster's queue, those of earlier processes first."""
-        self.launcher.submitter.start()

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from verifily.errors import VerifilyError
+from verifily.tags import WILL_RETRY
 
-# Dagster status shown for a job the API accepted but has not yet put on Dagster's queue.
+# Dagster status shown for a job the API accepted and Dagster has no run for yet.
 NOT_SUBMITTED = "NOT_SUBMITTED"
 RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -28,6 +29,22 @@ STATUS_MAP = {
     # Paused, not finished: it can resume, so callers should keep waiting.
     RS.SUSPENDED: "RUNNING",
 }
+
+
+def job_status(run: dg.DagsterRun, retries_enabled: bool = False) -> str:
+    """The job's state as its newest run shows it. A run that failed and that Dagster's run
+    retries will run again (it never started) leaves its job QUEUED, not FAILED; with run
+    retries on, Dagster tags a failed run with its verdict just after the failure, and until
+    then the job is not reported finished (a client stops polling at a finished state)."""
+    if run.status == RS.FAILURE:
+        verdict = run.tags.get(WILL_RETRY)
+        if verdict == "true":
+            return "QUEUED"
+        if verdict is None and retries_enabled:
+            return "RUNNING"
+    return STATUS_MAP.get(run.status, "RUNNING")
+
+
 WORKER_STATUS = {
     "QUEUED": "queued",
     "RUNNING": "started",
@@ -53,12 +70,6 @@ class IdempotencyConflict(VerifilyError):
     """An Idempotency-Key reused for a different request (422)."""
 
     http_status = 422
-
-
-class QueueUnavailable(VerifilyError):
-    """Dagster cannot take the job now (503)."""
-
-    http_status = 503
 
 
 def iso(ts: float | datetime | None) -> str | None:

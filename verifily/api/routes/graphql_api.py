@@ -26,9 +26,10 @@ STATUS_VALUES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED")
 
 
 class MLRetrainingJob(graphene.ObjectType):
-    """A retraining job: a Dagster run with its reported events."""
+    """A retraining job: its id for good, its Dagster run once it exists, its events."""
 
     id = graphene.ID(required=True)
+    dagsterRunId = graphene.String()
     modelId = graphene.String()
     reason = graphene.String()
     status = graphene.String(required=True)
@@ -37,8 +38,10 @@ class MLRetrainingJob(graphene.ObjectType):
     recordCounts = GenericScalar()
     k8sJobName = graphene.String()
     k8sNamespace = graphene.String()
+    k8sJobs = GenericScalar()
     mlflowRunId = graphene.String()
     metrics = GenericScalar()
+    decision = graphene.String()
     scheduledAt = graphene.String()
     startedAt = graphene.String()
     completedAt = graphene.String()

@@ -35,16 +35,20 @@ def submit_retrain(
     request: Request,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict:
-    """Queue a retrain on Dagster's run queue; answers at once with the job (run) id."""
-    job_id = request.app.state.jobs.submit(
+    """Accept a retrain; answers at once with its job id (a retry with the same
+    Idempotency-Key: the same job, with its current status)."""
+    jobs = request.app.state.jobs
+    job_id = jobs.submit(
         _fields(request, body), reason=None, trigger=TRIGGER_API, idempotency_key=idempotency_key
     )
-    return {"job_id": job_id, "status": "QUEUED"}
+    st = jobs.status(job_id)
+    return {k: st[k] for k in ("job_id", "status", "dagster_run_id")}
 
 
 @router.get("/jobs/{job_id}", response_model=JobStatusResponse)
 def job_status(job_id: str, request: Request) -> dict:
-    """QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELED, from the Dagster run."""
+    """QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELED; `job_id` may be the job id or the
+    Dagster run id."""
     return request.app.state.jobs.status(job_id)
 
 
