@@ -12,14 +12,14 @@ from resources.mlflow_tracker import MLflowTracker
 from verifily.retrain.owner import owner_gone
 from verifily.rundir.sweep import sweep_abandoned
 from verifily.tags import (
-    MLFLOW_RUN_ID,
     OWNER_HOST,
     OWNER_PID,
     OWNER_STARTED,
     RETRAIN_JOB,
     STAGING_DIR,
 )
-from verifily.tracking.runs import fail_if_running
+from verifily.tracking.outbox import TrackingOutbox
+from verifily.tracking.record import has_start, record_failed
 from verifily.tracking.store import TrackingSettings
 
 RS = dg.DagsterRunStatus
@@ -53,11 +53,12 @@ def reap_zombie_runs(
         staging = tags.get(STAGING_DIR)
         if staging:
             sweep_abandoned(Path(staging).parent, lambda run_id: _ended(instance, run_id))
-        mlflow_run = tags.get(MLFLOW_RUN_ID)
-        if mlflow_run and settings is not None and settings.enabled:
+        if settings is not None and settings.enabled:
             try:
-                fail_if_running(settings, mlflow_run, f"dagster run failed: {reason}")
-            except Exception:  # the tracking store may be down; the run is failed regardless
+                outbox = TrackingOutbox()
+                if has_start(outbox, run.run_id):
+                    record_failed(settings, run.run_id, f"dagster run failed: {reason}", outbox)
+            except Exception:  # the jobs database may be down; the run is failed regardless
                 pass
     return reaped
 

@@ -92,3 +92,5 @@ MLFLOW_EVAL_METRICS = "verifily.eval_metrics"
 # The SHA-256 of the run directory's signed in-toto Statement, and the key id that signed it.
 MLFLOW_ATTESTATION_DIGEST = "verifily.attestation_digest"
 MLFLOW_SIGNED_BY = "verifily.signed_by"
+# The version number the signed ledger gave a registered version (MLflow numbers its own).
+MLFLOW_LEDGER_VERSION = "verifily.ledger_version"

@@ -6,7 +6,7 @@ from resources.mlflow_tracker import MLflowTracker
 from verifily.decision import gates
 from verifily.registry.champion import champion_baseline
 from verifily.retrain import steps
-from verifily.tracking.runs import log_attestation, log_decision
+from verifily.tracking.record import log_attestation, log_decision
 from verifily_assets.asset_schemas import DECISION_COLUMNS, column_schema
 from verifily_assets.decision_report import decision_markdown
 from verifily_assets.failures import verifily_failure
@@ -48,15 +48,13 @@ def decision(
             log_attestation(settings, state, response["attestation_digest"], response["signed_by"]),
         )
     info = state.get("mlflow") or {}
-    url = info.get("url")
     tracking_error = info.get("error")
     response = {
         **response,
         "run_id": context.run.run_id,
-        **({"mlflow_run_url": url} if url else {}),
+        **({"tracking_key": info["key"]} if info.get("key") and not tracking_error else {}),
         # Entry points warn about it: the decision stands, its MLflow record is incomplete.
         **({"tracking_error": tracking_error} if tracking_error else {}),
-        **({"mlflow_open_with": info["open_with"]} if url and info.get("open_with") else {}),
     }
     d = state["decision"]
     context.log.info(f"decision {d['recommendation']} for {response['run_dir']}")

@@ -63,7 +63,12 @@ def decision_markdown(decision: dict, response: dict) -> str:
         f"- MLflow run: [{response.get('mlflow_run_id') or url}]({url})"
         + (f" ({hint})" if hint else "")
         if url
-        else "- MLflow run: not recorded for this retrain",
+        else (
+            "- MLflow run: queued in the tracking outbox; linked on this asset (an observation) "
+            "once the drainer has opened it"
+            if response.get("tracking_key")
+            else "- MLflow run: not recorded for this retrain"
+        ),
         f"- Run directory: `{response['run_dir']}`",
     ]
     return "\n".join(lines)

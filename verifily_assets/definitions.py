@@ -19,6 +19,7 @@ from sensors.mlflow_runs import mlflow_run_failures
 from sensors.model_partitions import model_partitions_sensor
 from sensors.reaper import zombie_run_reaper
 from sensors.target import RetrainTarget
+from sensors.tracking_outbox import tracking_outbox
 from verifily_assets.contamination import contamination_gate, contamination_report
 from verifily_assets.dataset import dataset_artifact, dataset_integrity
 from verifily_assets.decision import decision, run_contract
@@ -66,6 +67,7 @@ defs = dg.Definitions(
     sensors=[
         model_partitions_sensor,
         mlflow_run_failures,
+        tracking_outbox,
         zombie_run_reaper,
         *build_api_job_sensors(RETRAIN_TARGET),
         *automation_sensors,

@@ -16,14 +16,14 @@ from verifily.retrain.owner import this_process
 from verifily.retrain.request import RetrainRequest, preflight
 from verifily.signing.keystore import signer
 from verifily.tags import (
-    MLFLOW_RUN_ID,
     OWNER_HOST,
     OWNER_PID,
     OWNER_STARTED,
     RETRAIN_JOB,
     TRIGGER_CLI,
 )
-from verifily.tracking.runs import fail_if_running
+from verifily.tracking.outbox import TrackingOutbox
+from verifily.tracking.record import has_start, record_failed
 from verifily_assets.definitions import SETTINGS, defs
 from verifily_assets.partitions import ensure_model_partition
 from verifily_assets.run_config import request_config, retrain_run_config, retrain_tags
@@ -193,14 +193,13 @@ def decision_anchor(run_id: str, instance: dg.DagsterInstance | None = None) -> 
 
 
 def fail_mlflow_run_of(instance: dg.DagsterInstance, dagster_run_id: str, error: str) -> None:
-    """In-process runs have no sensor daemon: close a failed run's MLflow run ourselves."""
-    dagster_run = instance.get_run_by_id(dagster_run_id)
-    run_id = dagster_run.tags.get(MLFLOW_RUN_ID) if dagster_run else None
-    if run_id:
-        try:
-            fail_if_running(MLflowTracker().settings(), run_id, error)
-        except Exception:  # tracking must never mask the retrain's own error
-            pass
+    """In-process runs have no sensor daemon: queue a failed run's MLflow close ourselves."""
+    try:
+        outbox = TrackingOutbox()
+        if has_start(outbox, dagster_run_id):
+            record_failed(MLflowTracker().settings(), dagster_run_id, error, outbox)
+    except Exception:  # tracking must never mask the retrain's own error
+        pass
 
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""The registry promotion that follows a decision, and the end of the retrain's MLflow run."""
+"""The promotion that follows a decision (in the signed ledger), and the queued end of the
+retrain's MLflow run; MLflow's registry follows through the tracking outbox."""
 
 import json
 from pathlib import Path
@@ -8,8 +9,7 @@ import dagster as dg
 from resources.mlflow_tracker import MLflowTracker
 from verifily.registry.ledger import ledger_path
 from verifily.registry.promote import promote
-from verifily.tags import MLFLOW_EXPERIMENT_ID
-from verifily.tracking.runs import end_run, finish_retrain
+from verifily.tracking.record import record_failed, record_finish
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
 from verifily_assets.tracking import mlflow_run_fails_with_step
@@ -27,7 +27,8 @@ def promotion(
     """The model version the decision promoted: SHIP -> champion (compare-and-swap on the
     champion the decision compared with), INVESTIGATE -> challenger."""
     meta = json.loads((Path(decision["run_dir"]) / "run_meta.json").read_text())
-    run_id, tracking_error = meta.get("mlflow_run_id"), meta.get("mlflow_error")
+    key, tracking_error = meta.get("tracking_key"), meta.get("mlflow_error")
+    run_id = meta.get("mlflow_run_id")
     settings = mlflow.settings()
     with (
         verifily_failure(),
@@ -38,18 +39,20 @@ def promotion(
             decision["run_dir"],
             actor=f"verifily (dagster run {context.run.run_id})",
             ledger=ledger_path(),
-            experiment=context.run.tags.get(MLFLOW_EXPERIMENT_ID),
         )
-        if run_id and not tracking_error:
-            finish_retrain(settings, run_id, decision["run_dir"], result)
-    if tracking_error:
-        context.log.warning(f"no registry change, MLflow tracking failed: {tracking_error}")
-        if run_id:
-            # The MLflow record of this retrain is incomplete; close it as such if we can.
+        if result.get("tracking_error"):
+            context.log.warning(result["tracking_error"])
+        if key and not tracking_error:
             try:
-                end_run(settings, run_id, "FAILED", tracking_error)
-            except Exception as e:
-                context.log.warning(f"could not close MLflow run {run_id}: {e}")
+                record_finish(settings, key, decision["run_dir"], result)
+            except Exception as e:  # the jobs database; the promotion stands
+                context.log.warning(f"could not queue the end of MLflow run {key}: {e}")
+    if tracking_error and key:
+        context.log.warning(f"the MLflow record of this retrain is incomplete: {tracking_error}")
+        try:
+            record_failed(settings, key, tracking_error)
+        except Exception as e:
+            context.log.warning(f"could not queue the FAILED close of MLflow run {key}: {e}")
     if result["moved"]:
         context.log.info(
             f"{result['model']}: alias {result['alias']} moved "
@@ -67,7 +70,7 @@ def promotion(
             "version": str(result.get("version") or "none"),
             "from_version": str(result.get("from_version") or "none"),
             "reason": result.get("reason", "decision " + meta["decision"]),
-            "mlflow_run_id": str(run_id or "none"),
+            "mlflow_run_id": str(run_id or ("queued" if key else "none")),
             # The champion moved after the decision: what the candidate was re-decided to.
             "redecision": str(redecision["recommendation"]) if redecision else "none",
             # Where this promotion sits in the signed ledger (an anchor against truncation).
@@ -78,5 +81,9 @@ def promotion(
 
 
 def meta_run(meta: dict) -> dict:
-    """The MLflow run of a published retrain, as the failure guard expects it."""
-    return {"run_id": meta.get("mlflow_run_id"), "error": meta.get("mlflow_error")}
+    """The tracking of a published retrain, as the failure guard expects it."""
+    return {
+        "key": meta.get("tracking_key"),
+        "run_id": meta.get("mlflow_run_id"),
+        "error": meta.get("mlflow_error"),
+    }

@@ -1,4 +1,5 @@
-"""Glue between retrain assets and MLflow: warnings into run events, failed steps into FAILED."""
+"""Glue between retrain assets and the tracking outbox: warnings into run events, failed steps
+into a queued FAILED close. No MLflow call is made from a retrain's steps."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -6,8 +7,8 @@ from contextlib import contextmanager
 import dagster as dg
 
 from resources.mlflow_tracker import MLflowTracker
-from verifily.tags import MLFLOW_EXPERIMENT_ID, MLFLOW_RUN_ID, TRIGGER
-from verifily.tracking.runs import fail_if_running, open_retrain_run
+from verifily.tags import MLFLOW_RUN_ID, TRIGGER
+from verifily.tracking.record import open_retrain_run, record_failed, tracking_key
 
 
 def warn(context: dg.AssetExecutionContext, result: tuple[dict, str | None]) -> dict:
@@ -19,7 +20,8 @@ def warn(context: dg.AssetExecutionContext, result: tuple[dict, str | None]) -> 
 
 
 def open_tracking(context: dg.AssetExecutionContext, tracker: MLflowTracker, state: dict) -> dict:
-    """Open the retrain's MLflow run and tag the Dagster run with its id."""
+    """Queue the retrain's MLflow run under the Dagster run's id (the run opened when the
+    retrain was requested, if any, is found by the same id)."""
     run = context.run
     state = warn(
         context,
@@ -28,40 +30,39 @@ def open_tracking(context: dg.AssetExecutionContext, tracker: MLflowTracker, sta
             state,
             dagster_run_id=run.run_id,
             trigger=run.tags.get(TRIGGER, "unknown"),
+            mlflow_run_id=run.tags.get(MLFLOW_RUN_ID) or None,
         ),
     )
-    info = state["mlflow"]
-    if info.get("run_id"):
-        context.instance.add_run_tags(
-            run.run_id, {MLFLOW_RUN_ID: info["run_id"], MLFLOW_EXPERIMENT_ID: info["experiment_id"]}
-        )
-        context.log.info(f"MLflow run {info['run_id']}: {info['url']}")
+    if tracking_key(state):
+        context.log.info(f"MLflow run queued in the tracking outbox under {run.run_id}")
     return state
 
 
 def mlflow_metadata(state: dict) -> dict:
-    """Asset metadata linking the MLflow run (or saying why there is none)."""
+    """Asset metadata saying where the MLflow run is (or why there is none). The run is opened
+    by the drainer after the step; the drainer then links it on the decision (an observation)."""
     info = state.get("mlflow") or {}
-    if not info.get("run_id"):
+    if info.get("error") or not info.get("enabled", True) or not info.get("key"):
         return {"mlflow_run": info.get("error") or "tracking disabled"}
-    url = info["url"]
-    link = dg.MetadataValue.url(url) if url.startswith("http") else dg.MetadataValue.text(url)
-    return {"mlflow_run": link, "mlflow_run_id": info["run_id"]}
+    return {
+        "mlflow_run": str(info.get("run_id") or "queued (verifily tracking status)"),
+        "tracking_key": str(info["key"]),
+    }
 
 
 @contextmanager
 def mlflow_run_fails_with_step(
     context: dg.AssetExecutionContext, tracker: MLflowTracker, state: dict
 ) -> Iterator[None]:
-    """A step that raises closes the retrain's MLflow run as FAILED with the error."""
+    """A step that raises queues the close of the retrain's MLflow run as FAILED."""
     try:
         yield
     except BaseException as e:
-        run_id = (state.get("mlflow") or {}).get("run_id")
-        if run_id:
+        key = tracking_key(state)
+        if key:
             error = f"step {context.op_def.name} failed: {type(e).__name__}: {e}"
             try:
-                fail_if_running(tracker.settings(), run_id, error)
+                record_failed(tracker.settings(), key, error)
             except Exception as e2:
-                context.log.warning(f"could not mark MLflow run {run_id} FAILED: {e2}")
+                context.log.warning(f"could not queue the FAILED close of MLflow run {key}: {e2}")
         raise

@@ -10,7 +10,7 @@ from verifily.retrain import steps
 from verifily.retrain.request import RetrainRequest
 from verifily.rundir.sweep import sweep_abandoned
 from verifily.tags import STAGING_DIR
-from verifily.tracking.runs import log_evaluation
+from verifily.tracking.record import log_evaluation
 from verifily_assets.asset_schemas import METRIC_COLUMNS, column_schema, metrics_table
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS

@@ -6,6 +6,7 @@ import sys
 import click
 
 from verifily.cli.output import print_json
+from verifily.cli.tracking import behind_warning, start_detached_drain
 from verifily.signing.keystore import signer
 from verifily.tags import TRIGGER_CLI
 
@@ -65,6 +66,18 @@ def retrain(as_json: bool, verbose: bool, **fields: object) -> None:
     resp = run_retrain(
         fields, trigger=TRIGGER_CLI, log_level="INFO" if show_progress else "CRITICAL"
     )
+    behind = None
+    if resp.get("tracking_key"):
+        try:
+            # Imported here: SQLAlchemy is start-up time the other commands do not need.
+            from verifily.tracking.outbox import TrackingOutbox
+
+            outbox = TrackingOutbox()
+            behind = behind_warning(outbox, resp["tracking_key"])
+        except Exception as e:  # the jobs database; the decision stands
+            behind = f"warning: could not read the tracking outbox: {e}"
+    if behind:
+        click.echo(behind, err=True)
     if resp.get("tracking_error"):
         # One line, on stderr (stdout may be --json): the decision stands, MLflow missed it.
         click.echo(
@@ -88,7 +101,10 @@ def retrain(as_json: bool, verbose: bool, **fields: object) -> None:
         click.echo(f"Metrics:  {metrics}")
         click.echo(f"Run dir:  {resp['run_dir']}")
         click.echo(f"Dagster run: {resp['run_id']}")
-        if resp.get("mlflow_run_url"):
-            hint = resp.get("mlflow_open_with")
-            click.echo(f"MLflow run: {resp['mlflow_run_url']}" + (f" ({hint})" if hint else ""))
+        if resp.get("tracking_key"):
+            click.echo("MLflow run: queued (`verifily tracking status`)")
+    if resp.get("tracking_key"):
+        # After the decision is printed: MLflow is written by a process nobody waits on.
+        sys.stdout.flush()
+        start_detached_drain()
     sys.exit(resp["exit_code"])

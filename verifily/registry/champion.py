@@ -19,6 +19,10 @@ from verifily.signing.keys import KeyRing
 from verifily.signing.keystore import trusted_keys
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+# Mock and real candidates never compare with each other's champion: each mode has its own
+# line of holders in the ledger (an entry's `mode`; entries from before modes were kept apart
+# carry none and count as mock, the only mode that promoted then by default).
+DEFAULT_MODE = "mock"
 # Ledger events that move an alias (`champion_kept` records a refused move).
 MOVES = ("alias_moved", "rollback")
 
@@ -47,12 +51,18 @@ class Holder:
         return f"{self.alias} {self.model} v{self.version} (ledger entry #{self.ledger_seq})"
 
 
-def holders(check: LedgerCheck, model: str) -> dict[str, Holder]:
-    """{alias: holder} after replaying the model's moves in a verified ledger."""
+def entry_mode(details: dict) -> str:
+    """The mode of the candidate a ledger entry is about."""
+    return str(details.get("mode") or DEFAULT_MODE)
+
+
+def holders(check: LedgerCheck, model: str, mode: str = DEFAULT_MODE) -> dict[str, Holder]:
+    """{alias: holder} among `mode`'s candidates after replaying the model's moves in a
+    verified ledger."""
     out: dict[str, Holder] = {}
     for e in check.of(model):
         d = e["details"]
-        if e["event"] in MOVES and d.get("to_version") is not None:
+        if e["event"] in MOVES and d.get("to_version") is not None and entry_mode(d) == mode:
             out[d["alias"]] = Holder(
                 model,
                 d["alias"],
@@ -74,11 +84,16 @@ def verified_ledger(model: str, keys: KeyRing, ledger: Path | None = None) -> Le
 
 
 def current_champion(
-    model: str, *, ledger: Path | None = None, keys: KeyRing | None = None
+    model: str,
+    *,
+    mode: str = DEFAULT_MODE,
+    ledger: Path | None = None,
+    keys: KeyRing | None = None,
 ) -> Holder | None:
-    """The champion of `model` per the verified ledger (None when there is none yet)."""
+    """The champion of `model` among `mode`'s candidates per the verified ledger (None when
+    there is none yet)."""
     check = verified_ledger(model, trusted_keys() if keys is None else keys, ledger)
-    return holders(check, model).get(CHAMPION)
+    return holders(check, model, mode).get(CHAMPION)
 
 
 def champion_results(holder: Holder, keys: KeyRing) -> Reference:
@@ -126,7 +141,7 @@ def champion_baseline(state: dict, keys: KeyRing | None = None) -> ChampionBasel
     model = req["project_id"]
     keys = trusted_keys() if keys is None else keys
     try:
-        holder = current_champion(model, keys=keys)
+        holder = current_champion(model, mode=req.get("mode") or DEFAULT_MODE, keys=keys)
     except LedgerError as e:
         return ChampionBaseline(label=f"champion {model} (unknown)", error=str(e))
     if holder is None:

@@ -1,6 +1,8 @@
 """Registry promotion: SHIP moves `champion`, INVESTIGATE moves `challenger`, every move (and
-every rollback) signed into the promotion ledger, the ledger's source of truth mirrored to
-MLflow's aliases.
+every rollback) signed into the promotion ledger. The ledger is the source of truth and gives
+versions their numbers; MLflow's registry mirrors it through the tracking outbox (a real-mode
+version is registered and its alias moved by the drainer, never here), so no MLflow call is on
+this path and an MLflow outage never blocks or changes a promotion.
 
 `champion` moves by compare-and-swap: under the model's promotion lock, only while the ledger's
 champion is still the one the decision compared with. If it moved meanwhile, the candidate is
@@ -16,19 +18,56 @@ from pathlib import Path
 
 from verifily.decision.rules import INVESTIGATE, SHIP
 from verifily.errors import InputError
-from verifily.registry.champion import CHALLENGER, CHAMPION, Holder, holders, verified_ledger
+from verifily.registry.champion import (
+    CHALLENGER,
+    CHAMPION,
+    Holder,
+    LedgerCheck,
+    entry_mode,
+    holders,
+    verified_ledger,
+)
 from verifily.registry.ledger import append_promotion
 from verifily.registry.lock import model_lock
 from verifily.registry.redecide import redecide, summary
-from verifily.registry.versions import register_version, registered_model
 from verifily.rundir.validation import verify_run_dir
 from verifily.signing.keys import KeyRing, Signer
 from verifily.signing.keystore import signer as default_signer
 from verifily.signing.keystore import trusted_keys
-from verifily.tags import MLFLOW_RUN_DIR
-from verifily.tracking.store import TrackingSettings, mlflow_client
+from verifily.tracking.outbox import TrackingOutbox
+from verifily.tracking.record import ALIAS, record_registration
+from verifily.tracking.record import target as target_of
+from verifily.tracking.store import TrackingSettings
 
 ALIAS_FOR = {SHIP: CHAMPION, INVESTIGATE: CHALLENGER}
+
+
+def next_version(check: LedgerCheck, model: str) -> str:
+    """The ledger's number for a model's next registered version (1, 2, ...; one sequence
+    for both modes, so a version number names one candidate)."""
+    numbers = [
+        int(e["details"]["to_version"])
+        for e in check.of(model)
+        if e["event"] == "alias_moved" and str(e["details"].get("to_version") or "").isdigit()
+    ]
+    return str(max(numbers, default=0) + 1)
+
+
+def mirror(
+    settings: TrackingSettings,
+    key: str | None,
+    registration: dict,
+    outbox: TrackingOutbox | None = None,
+) -> str | None:
+    """Queue the registry's copy of a ledger move (real mode only); the error, if queuing
+    failed (the ledger stands; `verifily tracking status` shows the mirror is behind)."""
+    if not settings.enabled or registration["mode"] != "real" or not key:
+        return None
+    try:
+        record_registration(settings, key, registration, outbox)
+    except Exception as e:  # the jobs database: the move is in the ledger regardless
+        return f"could not queue the registry mirror: {type(e).__name__}: {e}"
+    return None
 
 
 def _same(current: Holder | None, expected: dict | None) -> bool:
@@ -47,9 +86,9 @@ def promote(
     *,
     actor: str,
     ledger: Path,
-    experiment: str | None = None,
     keys: KeyRing | None = None,
     signer: Signer | None = None,
+    outbox: TrackingOutbox | None = None,
 ) -> dict:
     """Apply a published retrain's decision to the registry; returns what moved (or why not).
 
@@ -63,9 +102,9 @@ def promote(
         expected=decision.get("champion"),
         actor=actor,
         ledger=ledger,
-        experiment=experiment,
         keys=keys,
         signer=signer,
+        outbox=outbox,
     )
 
 
@@ -76,9 +115,9 @@ def promote_candidate(
     expected: dict | None,
     actor: str,
     ledger: Path,
-    experiment: str | None = None,
     keys: KeyRing | None = None,
     signer: Signer | None = None,
+    outbox: TrackingOutbox | None = None,
 ) -> dict:
     """Compare-and-swap: move the alias the candidate's decision calls for, `champion` only
     while the ledger's champion is `expected` ({version, attestation_digest} or None for "no
@@ -92,6 +131,7 @@ def promote_candidate(
     meta = json.loads((d / "run_meta.json").read_text())
     decision = json.loads((d / "decision" / "decision.json").read_text())
     model, rec = meta["project_id"], decision["recommendation"]
+    mode = str(meta.get("mode") or "mock")
     alias = ALIAS_FOR.get(rec)
 
     def refused(reason: str, **extra: object) -> dict:
@@ -101,8 +141,6 @@ def promote_candidate(
         return refused(f"the candidate run does not verify: {check.reason()}")
     if alias is None:
         return {"moved": False, "model": model, "alias": None, "reason": f"{rec} moves no alias"}
-    if not meta.get("mlflow_run_id") or meta.get("mlflow_error"):
-        return refused("the retrain has no MLflow run (tracking was off or unavailable)")
     signer = default_signer() if signer is None else signer
     subject = (str(d), str(check.digest))
     common = {
@@ -112,12 +150,15 @@ def promote_candidate(
         "decision": rec,
         "run_dir": str(d),
         "attestation_digest": check.digest,
-        "mlflow_run_id": meta["mlflow_run_id"],
+        "mode": mode,
+        "mlflow_run_id": meta.get("mlflow_run_id"),
         "dagster_run_id": meta.get("dagster_run_id"),
+        "tracking_key": meta.get("tracking_key"),
         "compared_with": expected,
     }
     with model_lock(model):
-        current = holders(verified_ledger(model, keys, ledger), model)
+        in_ledger = verified_ledger(model, keys, ledger)
+        current = holders(in_ledger, model, mode)
         holder = current.get(alias)
         redecision = None
         if alias == CHAMPION and not _same(holder, expected):
@@ -144,11 +185,7 @@ def promote_candidate(
                     ledger_entry_sha256=entry["entry_sha256"],
                 )
         previous = holder.version if holder else None
-        meta = {**meta, "run_dir": str(d)}
-        rm = registered_model(mlflow_client(settings), model)
-        version = register_version(
-            settings, model, d, meta, registered=rm is not None, experiment=experiment
-        )
+        version = next_version(in_ledger, model)
         why = redecision or decision
         entry = append_promotion(
             ledger,
@@ -170,8 +207,24 @@ def promote_candidate(
             ),
             tracking_uri=settings.tracking_uri,
         )
-        # MLflow mirrors the ledger: moved after the ledger records it, under the same lock.
-        mlflow_client(settings).set_registered_model_alias(model, alias, version)
+        # MLflow mirrors the ledger: queued after the ledger records it, under the same lock,
+        # so the mirror's rows follow the ledger's order.
+        tracking_error = mirror(
+            settings,
+            meta.get("tracking_key"),
+            {
+                "model": model,
+                "alias": alias,
+                "version": version,
+                "mode": mode,
+                "run_dir": str(d),
+                "decision": rec,
+                "attestation_digest": check.digest,
+                "dagster_run_id": meta.get("dagster_run_id"),
+                "ledger": str(ledger),
+            },
+            outbox,
+        )
     return {
         "moved": True,
         "model": model,
@@ -181,6 +234,7 @@ def promote_candidate(
         "ledger_seq": entry["seq"],
         "ledger_entry_sha256": entry["entry_sha256"],
         **({"redecision": summary(redecision)} if redecision else {}),
+        **({"tracking_error": tracking_error} if tracking_error else {}),
     }
 
 
@@ -198,34 +252,28 @@ def rollback(
     ledger: Path,
     keys: KeyRing | None = None,
     signer: Signer | None = None,
+    outbox: TrackingOutbox | None = None,
 ) -> dict:
-    """Move `champion` back to an earlier version of the model, recorded in the ledger.
+    """Move `champion` back to an earlier version of the model (the ledger's number), recorded
+    in the ledger; MLflow's alias follows through the outbox.
 
-    The version's run directory must verify (and be the run the ledger promoted, when the
-    ledger knows it): a run anyone could have rewritten never becomes champion.
+    The version's run directory must verify and be the run the ledger promoted: a run anyone
+    could have rewritten never becomes champion.
     """
-    from mlflow.exceptions import MlflowException
-
     keys = trusted_keys() if keys is None else keys
-    client = mlflow_client(settings)
-    if registered_model(client, model) is None:
-        raise InputError(f"model {model!r} is not registered in {settings.tracking_uri}")
-    try:
-        mv = client.get_model_version(model, str(to_version))
-    except MlflowException as e:
-        if e.error_code == "RESOURCE_DOES_NOT_EXIST":
-            raise InputError(f"model {model!r} has no version {to_version}") from None
-        raise
-    version = str(mv.version)
+    version = str(to_version).lstrip("v")
     signer = default_signer() if signer is None else signer
     with model_lock(model):
         check = verified_ledger(model, keys, ledger)
         known = [
             e["details"]
             for e in check.of(model)
-            if e["details"].get("to_version") == version and e["details"].get("attestation_digest")
+            if e["event"] == "alias_moved" and str(e["details"].get("to_version")) == version
         ]
-        run_dir = known[-1]["run_dir"] if known else mv.tags.get(MLFLOW_RUN_DIR)
+        if not known:
+            raise InputError(f"model {model!r} has no version {version} in the ledger {ledger}")
+        target_entry = known[-1]
+        run_dir = target_entry.get("run_dir")
         if not run_dir:
             raise InputError(f"{model} v{version} names no run directory; cannot verify it")
         target = verify_run_dir(run_dir, keys)
@@ -234,12 +282,13 @@ def rollback(
                 f"{model} v{version}: run {run_dir} does not verify ({target.reason()}); "
                 "refusing to make it champion"
             )
-        if known and known[-1]["attestation_digest"] != target.digest:
+        if target_entry.get("attestation_digest") != target.digest:
             raise InputError(
                 f"{model} v{version}: run {run_dir} is not the run the ledger promoted; "
                 "refusing to make it champion"
             )
-        holder = holders(check, model).get(CHAMPION)
+        mode = entry_mode(target_entry)
+        holder = holders(check, model, mode).get(CHAMPION)
         entry = append_promotion(
             ledger,
             "rollback",
@@ -247,6 +296,7 @@ def rollback(
             subject=(str(run_dir), str(target.digest)),
             model=model,
             alias=CHAMPION,
+            mode=mode,
             from_version=holder.version if holder else None,
             to_version=version,
             actor=actor,
@@ -254,13 +304,24 @@ def rollback(
             decision=None,
             run_dir=str(run_dir),
             attestation_digest=target.digest,
-            mlflow_run_id=mv.run_id,
+            mlflow_run_id=target_entry.get("mlflow_run_id"),
             tracking_uri=settings.tracking_uri,
         )
-        client.set_registered_model_alias(model, CHAMPION, version)
+        tracking_error = None
+        if settings.enabled and mode == "real":
+            try:
+                (outbox or TrackingOutbox()).record(
+                    f"rollback-{entry['seq']}",
+                    ALIAS,
+                    {"model": model, "alias": CHAMPION, "ledger": str(ledger)},
+                    target_of(settings),
+                )
+            except Exception as e:  # the ledger stands; the mirror is behind
+                tracking_error = f"could not queue the registry mirror: {e}"
     return {
         "model": model,
         "from_version": holder.version if holder else None,
         "version": version,
         **entry,
+        **({"tracking_error": tracking_error} if tracking_error else {}),
     }

@@ -211,6 +211,9 @@ def seal(state: dict) -> dict:
             "run_name": final.name,
             "dataset_hash": state["dataset"]["dataset_hash"],
             "decision": state["decision"]["recommendation"],
+            # The outbox key of the retrain's MLflow writes: the drainer opens the run later and
+            # finds it by this id; `mlflow_run_id` is set only when the run was opened at request.
+            "tracking_key": (state.get("mlflow") or {}).get("key"),
             "mlflow_run_id": (state.get("mlflow") or {}).get("run_id"),
             "mlflow_error": (state.get("mlflow") or {}).get("error"),
         },

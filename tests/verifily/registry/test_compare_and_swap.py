@@ -13,7 +13,7 @@ from tests.support.forgery import rechain_audit, reseal, set_metrics
 from verifily.registry.champion import current_champion
 from verifily.registry.ledger import ledger_path, verify_ledger
 from verifily.registry.promote import promote
-from verifily.registry.versions import aliases
+from verifily.tracking.versions import aliases
 from verifily.signing.keystore import trusted_keys
 from verifily.tracking.store import resolve_tracking_settings
 from verifily.training.mock import mock_metrics

@@ -11,7 +11,7 @@ import pytest
 from tests.support.examples import IRIS, REPO
 from tests.support.mlflow_server import retrain
 from verifily.registry.ledger import ledger_path, ledger_problems, read_ledger
-from verifily.registry.versions import aliases
+from verifily.tracking.versions import aliases
 from verifily.signing.keystore import trusted_keys
 from verifily.tracking.store import resolve_tracking_settings
 from verifily.training.mock import mock_metrics

@@ -1,0 +1,1 @@
+"""The MLflow mirror: the drainer that applies the tracking outbox to MLflow."""

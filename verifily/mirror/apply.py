@@ -1,0 +1,159 @@
+"""Applying one outbox row to MLflow, idempotently: a retry never makes a second run, a second
+version or a second alias move.
+
+- `start` finds the MLflow run by the Verifily run's id (tag verifily.dagster_run_id) before it
+  creates one; params and the dataset input are the same values each time.
+- `log` sends metric points stamped when they were recorded, so a repeat is the same point.
+- `finish` re-uploads the same files to the same paths and closes the run FINISHED.
+- `register` finds the version by its MLflow run before it creates one.
+- `alias` mirrors the signed ledger: it sets the alias to whatever version the ledger names
+  now, and only when MLflow's differs. It never decides anything.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from verifily.registry.champion import holders, verified_ledger
+from verifily.signing.keystore import trusted_keys
+from verifily.tags import MLFLOW_DAGSTER_RUN_ID, MLFLOW_RUN_DIR
+from verifily.tracking.outbox import TrackingOutbox
+from verifily.tracking.record import ALIAS, FAIL, FINISH, LOG, REGISTER, START
+from verifily.tracking.runs import (
+    end_run,
+    experiment_id,
+    fail_if_running,
+    how_to_open,
+    log_run_dir,
+    run_url,
+)
+from verifily.tracking.store import TrackingSettings, mlflow_client
+from verifily.tracking.versions import find_version, register_version, registered_model
+
+# MLflow stores dataset digests in a 36-character column (MAX_DATASET_DIGEST_SIZE); the full
+# 64-hex dataset hash goes in the dataset profile and the `verifily.dataset_hash` tag.
+DIGEST_CHARS = 36
+
+
+class NotYet(Exception):
+    """A row that cannot be applied before an earlier one (its retrain's `start`)."""
+
+
+def settings_of(row: dict) -> TrackingSettings:
+    """The store a row was recorded for."""
+    return TrackingSettings(**row["target"])
+
+
+def find_run(client, exp_id: str, key: str):
+    """The MLflow run of a Verifily run, or None."""
+    found = client.search_runs(
+        [exp_id], filter_string=f"tags.`{MLFLOW_DAGSTER_RUN_ID}` = '{key}'", max_results=1
+    )
+    return found[0] if found else None
+
+
+def open_run(settings: TrackingSettings, key: str, payload: dict) -> dict:
+    """Find or create the retrain's MLflow run; log its params and dataset input."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag, Param
+
+    client = mlflow_client(settings)
+    exp_id = experiment_id(client, settings)
+    run = find_run(client, exp_id, key)
+    if run is None:
+        run = client.create_run(exp_id, run_name=payload["run_name"], tags=payload["tags"])
+    run_id = run.info.run_id
+    have = run.data.params if run.data else {}
+    params = [Param(k, v) for k, v in payload["params"].items() if k not in have]
+    if params:
+        client.log_batch(run_id, params=params)
+    ds = payload["dataset"]
+    if not (run.inputs and run.inputs.dataset_inputs):
+        dataset = Dataset(
+            name=ds["name"],
+            digest=ds["dataset_hash"][:DIGEST_CHARS],
+            source_type="local",
+            source=json.dumps({"uri": ds["path"]}),
+            profile=json.dumps(
+                {k: ds[k] for k in ("dataset_hash", "record_count", "split_counts")},
+                sort_keys=True,
+            ),
+        )
+        client.log_inputs(
+            run_id, [DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "training")])]
+        )
+    return {
+        "run_id": run_id,
+        "experiment_id": exp_id,
+        "url": run_url(settings, exp_id, run_id),
+        "open_with": how_to_open(settings),
+    }
+
+
+def log_points(settings: TrackingSettings, run_id: str, payload: dict) -> None:
+    """Metrics (at their recorded time) and tags in one batch."""
+    from mlflow.entities import Metric, RunTag
+
+    ts = int(payload["ts"])
+    mlflow_client(settings).log_batch(
+        run_id,
+        metrics=[Metric(k, float(v), ts, 0) for k, v in sorted(payload["metrics"].items())],
+        tags=[RunTag(k, str(v)) for k, v in sorted(payload["tags"].items())],
+    )
+
+
+def mirror_alias(settings: TrackingSettings, payload: dict) -> dict:
+    """Set MLflow's alias to the version the verified ledger names (skipped when it already
+    does, or while that version is not registered yet: its own row will set it)."""
+    model, alias = payload["model"], payload["alias"]
+    ledger = Path(payload["ledger"]) if payload.get("ledger") else None
+    holder = holders(verified_ledger(model, trusted_keys(), ledger), model, mode="real").get(alias)
+    if holder is None:
+        return {"skipped": "the ledger names no holder"}
+    client = mlflow_client(settings)
+    mv = find_version(client, model, attestation_digest=holder.attestation_digest)
+    if mv is None:
+        return {"skipped": f"v{holder.version} is not registered yet"}
+    rm = registered_model(client, model)
+    if rm is not None and str(rm.aliases.get(alias)) == str(mv.version):
+        return {"skipped": "already applied", "version": str(mv.version)}
+    client.set_registered_model_alias(model, alias, mv.version)
+    return {"moved": True, "version": str(mv.version), "ledger_version": holder.version}
+
+
+def apply_row(row: dict, outbox: TrackingOutbox) -> dict | None:
+    """Send one row to MLflow; returns what later rows need (the run of `start`)."""
+    settings = settings_of(row)
+    key, op, payload = row["key"], row["op"], row["payload"]
+    if op == START:
+        return open_run(settings, key, payload)
+    if op == ALIAS:
+        return mirror_alias(settings, payload)
+    started = outbox.result_of(key, START)
+    if started is None:
+        raise NotYet(f"retrain {key} has no MLflow run yet")
+    run_id = started["run_id"]
+    if op == LOG:
+        log_points(settings, run_id, payload)
+    elif op == FINISH:
+        log_run_dir(settings, run_id, payload["run_dir"])
+        log_points(
+            settings,
+            run_id,
+            {
+                "metrics": {},
+                "tags": {**payload["tags"], MLFLOW_RUN_DIR: payload["run_dir"]},
+                "ts": 0,
+            },
+        )
+        end_run(settings, run_id, "FINISHED")
+    elif op == FAIL:
+        fail_if_running(settings, run_id, payload["error"])
+    elif op == REGISTER:
+        with tempfile.TemporaryDirectory() as tmp:
+            version = register_version(settings, run_id, payload, Path(tmp))
+        return {"version": version}
+    else:
+        raise ValueError(f"unknown tracking write {op!r}")
+    return None

@@ -1,0 +1,87 @@
+"""The drainer: applies the tracking outbox to MLflow, retrain by retrain, rows in order.
+
+Run by the daemon's `tracking_outbox` sensor, and where no daemon runs by the detached process
+`verifily retrain` starts after printing its decision (`verifily tracking drain`). Several may
+run at once: each retrain's rows are leased to one drainer at a time. A drainer killed mid-way
+leaves the rows it did not mark applied; the next one re-applies them, which is harmless (see
+verifily.mirror.apply). The first failure of a pass ends the pass: when MLflow is down every
+retrain would pay the same timeout, and the backlog waits for the next pass instead.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from verifily.mirror.apply import NotYet, apply_row
+from verifily.tracking.outbox import TrackingOutbox
+from verifily.tracking.record import START
+
+
+@dataclass
+class DrainReport:
+    """What one pass applied, which MLflow runs it opened, and the error that ended it."""
+
+    applied: int = 0
+    retrains: int = 0
+    opened: list[dict] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def drain_retrain(outbox: TrackingOutbox, key: str, report: DrainReport) -> bool:
+    """Apply one leased retrain's pending rows in order; False when one failed."""
+    for row in outbox.rows(key, pending_only=True):
+        try:
+            result = apply_row(row, outbox)
+        except NotYet as e:
+            outbox.mark_failed(row["seq"], str(e))
+            return True  # its start is someone else's to apply; not an outage
+        except Exception as e:  # MLflow down, slow or refusing: the row stays pending
+            msg = f"{type(e).__name__}: {str(e)[:1000]}"
+            outbox.mark_failed(row["seq"], msg)
+            report.error = f"retrain {key}, {row['op']}: {msg}"
+            return False
+        outbox.mark_applied(row["seq"], result)
+        report.applied += 1
+        if row["op"] == START and result:
+            report.opened.append({"key": key, **result, "payload": row["payload"]})
+    report.retrains += 1
+    return True
+
+
+def drain(
+    outbox: TrackingOutbox | None = None,
+    *,
+    budget_seconds: float | None = None,
+    max_retrains: int | None = None,
+) -> DrainReport:
+    """One pass over the backlog, oldest retrain first, until it is empty, the budget is spent
+    or a write fails."""
+    outbox = outbox or TrackingOutbox()
+    t0 = time.monotonic()
+    report = DrainReport()
+    seen: set[str] = set()
+    while True:
+        keys = [k for k in outbox.pending_keys() if k not in seen]
+        if not keys:
+            break
+        for key in keys:
+            if budget_seconds is not None and time.monotonic() - t0 > budget_seconds:
+                report.seconds = time.monotonic() - t0
+                return report
+            if max_retrains is not None and report.retrains >= max_retrains:
+                report.seconds = time.monotonic() - t0
+                return report
+            seen.add(key)
+            if not outbox.claim(key):
+                continue
+            try:
+                ok = drain_retrain(outbox, key, report)
+            finally:
+                outbox.release(key)
+            if not ok:
+                report.seconds = time.monotonic() - t0
+                return report
+    report.seconds = time.monotonic() - t0
+    return report
