@@ -94,3 +94,8 @@ MLFLOW_ATTESTATION_DIGEST = "verifily.attestation_digest"
 MLFLOW_SIGNED_BY = "verifily.signed_by"
 # The version number the signed ledger gave a registered version (MLflow numbers its own).
 MLFLOW_LEDGER_VERSION = "verifily.ledger_version"
+# The id a retrain's MLflow run was reserved under when it was requested (before its Dagster
+# run existed); the drainer finds the run by it.
+MLFLOW_RESERVATION = "verifily.reservation"
+# The reservation id as a Dagster run tag.
+RESERVATION_ID = PREFIX + "mlflow_reservation"

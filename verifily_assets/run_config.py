@@ -21,12 +21,16 @@ from verifily.retrain.request import RetrainRequest
 from verifily.tags import (
     DATA_WINDOW,
     K8S_NAMESPACE,
+    MLFLOW_RUN_ID,
     MODEL_ID,
     RECORD_COUNT,
+    RESERVATION_ID,
     TRIGGER,
     WINDOW_FROM,
     WINDOW_TO,
 )
+from verifily.tracking.reserve import reserve_run
+from verifily.tracking.store import resolve_tracking_settings
 from verifily_assets.executor import k8s_enabled, k8s_namespace
 
 # The op whose config is the retrain request.
@@ -103,7 +107,10 @@ def request_config(fields: Mapping[str, Any]) -> RetrainConfig:
 
 
 def execution_config(
-    model_id: str, window: DataWindow | None = None, env: Mapping[str, str] | None = None
+    model_id: str,
+    window: DataWindow | None = None,
+    env: Mapping[str, str] | None = None,
+    mlflow_run_id: str = "",
 ) -> dict:
     """The executor's per-run config on Kubernetes (labels and env of every step Job); empty
     when steps run in-process. See `verifily_assets.executor.RUN_SCOPED_SCHEMA`."""
@@ -112,7 +119,7 @@ def execution_config(
     return {
         "config": {
             "model_id": model_id,
-            "mlflow_run_id": "",
+            "mlflow_run_id": mlflow_run_id,
             "data_window": window.to_json() if window else "",
         }
     }
@@ -125,11 +132,12 @@ def retrain_run_config(
     window: DataWindow | None = None,
     log_level: str | None = None,
     env: Mapping[str, str] | None = None,
+    mlflow_run_id: str = "",
 ) -> dg.RunConfig:
     """The run config of one retrain of `model_id` (None fields take their defaults)."""
     return dg.RunConfig(
         ops={REQUEST_OP: request_config(fields)},
-        execution=execution_config(model_id, window, env) or None,
+        execution=execution_config(model_id, window, env, mlflow_run_id) or None,
         loggers={"console": {"config": {"log_level": log_level}}} if log_level else None,
     )
 
@@ -164,12 +172,24 @@ def retrain_run_request(
     window: DataWindow | None = None,
     extra_tags: Mapping[str, str] | None = None,
 ) -> dg.RunRequest:
-    """A sensor's request for one retrain of `model_id`'s partition."""
+    """A sensor's request for one retrain of `model_id`'s partition. On Kubernetes its MLflow
+    run is opened now (bounded; `pending` when MLflow does not answer), so every step Job
+    carries the run's id."""
+    extra = dict(extra_tags or {})
+    mlflow_run_id = ""
+    if k8s_enabled():
+        reservation = reserve_run(resolve_tracking_settings(), model_id)
+        mlflow_run_id = reservation.label
+        extra[RESERVATION_ID] = reservation.reservation_id
+        if reservation.mlflow_run_id:
+            extra[MLFLOW_RUN_ID] = reservation.mlflow_run_id
     return dg.RunRequest(
         run_key=run_key,
         partition_key=model_id,
-        run_config=retrain_run_config(fields, model_id=model_id, window=window),
-        tags=retrain_tags(model_id=model_id, trigger=trigger, window=window, extra=extra_tags),
+        run_config=retrain_run_config(
+            fields, model_id=model_id, window=window, mlflow_run_id=mlflow_run_id
+        ),
+        tags=retrain_tags(model_id=model_id, trigger=trigger, window=window, extra=extra),
     )
 
 

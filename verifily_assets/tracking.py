@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import dagster as dg
 
 from resources.mlflow_tracker import MLflowTracker
-from verifily.tags import MLFLOW_RUN_ID, TRIGGER
+from verifily.tags import MLFLOW_RUN_ID, RESERVATION_ID, TRIGGER
 from verifily.tracking.record import open_retrain_run, record_failed, tracking_key
 
 
@@ -31,6 +31,7 @@ def open_tracking(context: dg.AssetExecutionContext, tracker: MLflowTracker, sta
             dagster_run_id=run.run_id,
             trigger=run.tags.get(TRIGGER, "unknown"),
             mlflow_run_id=run.tags.get(MLFLOW_RUN_ID) or None,
+            reservation=run.tags.get(RESERVATION_ID) or None,
         ),
     )
     if tracking_key(state):

@@ -21,10 +21,10 @@ from tests.support.examples import IRIS, REPO
 from tests.support.postgres import new_database
 from verifily.registry.ledger import ledger_path, verify_ledger
 from verifily.registry.lock import model_lock
-from verifily.tracking.versions import aliases
 from verifily.rundir.layout import list_run_dirs
 from verifily.signing.keystore import trusted_keys
 from verifily.tracking.store import mlflow_client, resolve_tracking_settings
+from verifily.tracking.versions import aliases
 from verifily.training.mock import mock_metrics
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

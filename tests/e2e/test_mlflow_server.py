@@ -4,9 +4,9 @@ import pytest
 
 from tests.support.mlflow_server import assert_tracked, retrain
 from verifily.registry.champion import champion_results, current_champion
-from verifily.tracking.versions import aliases
 from verifily.signing.keystore import trusted_keys
 from verifily.tracking.store import resolve_tracking_settings
+from verifily.tracking.versions import aliases
 
 
 @pytest.mark.e2e

@@ -13,14 +13,15 @@ import pytest
 from resources.mlflow_tracker import MLflowTracker
 from sensors.reaper import reap_zombie_runs, zombie_run_reaper
 from tests.support.examples import IRIS
+from tests.support.mlflow_server import drained, mlflow_runs_of
 from tests.support.zombies import dead_process, started_run
 from verifily.dataset.verify import verify_artifact
 from verifily.retrain import steps
 from verifily.retrain.owner import owner_gone, process_started, this_process
 from verifily.retrain.request import RetrainRequest
-from verifily.tags import MLFLOW_RUN_ID, OWNER_HOST, OWNER_PID, OWNER_STARTED, STAGING_DIR
-from verifily.tracking.runs import open_retrain_run
-from verifily.tracking.store import mlflow_client, resolve_tracking_settings
+from verifily.tags import OWNER_HOST, OWNER_PID, OWNER_STARTED, STAGING_DIR
+from verifily.tracking.record import open_retrain_run
+from verifily.tracking.store import resolve_tracking_settings
 
 RS = dg.DagsterRunStatus
 
@@ -65,10 +66,7 @@ def test_the_reaper_fails_the_run_closes_mlflow_and_sweeps(instance, mlflow_env,
     state = steps.start(req, verify_artifact(IRIS), run_id=run.run_id)
     settings = resolve_tracking_settings()
     state, _ = open_retrain_run(settings, state, dagster_run_id=run.run_id, trigger="manual")
-    mlflow_run = state["mlflow"]["run_id"]
-    instance.add_run_tags(
-        run.run_id, {STAGING_DIR: state["staging_dir"], MLFLOW_RUN_ID: mlflow_run}
-    )
+    instance.add_run_tags(run.run_id, {STAGING_DIR: state["staging_dir"]})
     me = dict(zip((OWNER_HOST, OWNER_PID, OWNER_STARTED), this_process(), strict=True))
     alive = started_run(instance, me)
     elsewhere = started_run(
@@ -85,7 +83,11 @@ def test_the_reaper_fails_the_run_closes_mlflow_and_sweeps(instance, mlflow_env,
     assert failed.status == RS.FAILURE
     (event,) = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
     assert event.dagster_event.message.startswith(reason)
-    assert mlflow_client(settings).get_run(mlflow_run).info.status == "FAILED"
+    # The FAILED close is queued in the tracking outbox; drained, the run is FAILED.
+    drained()
+    (mlflow_run,) = mlflow_runs_of(run.run_id)
+    assert mlflow_run.info.status == "FAILED"
+    assert reason in mlflow_run.data.tags["verifily.error"]
     assert list((tmp_path / "runs").glob(".retrain_*.partial")) == []
     for other in (alive, elsewhere, launched):
         assert instance.get_run_by_id(other.run_id).status == RS.STARTED

@@ -9,7 +9,7 @@ from verifily.registry.champion import champion_baseline
 from verifily.retrain import steps
 from verifily.retrain.request import RetrainRequest
 from verifily.signing.keys import Signer
-from verifily.tracking.runs import open_retrain_run
+from verifily.tracking.record import open_retrain_run
 from verifily.tracking.store import resolve_tracking_settings
 
 

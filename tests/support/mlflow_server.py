@@ -14,9 +14,9 @@ import dagster as dg
 import pytest
 
 from tests.support.examples import IRIS
+from verifily.mirror.drain import DrainReport, drain
 from verifily.rundir.validation import verify_run_dir
 from verifily.signing.keystore import trusted_keys
-from verifily.tags import MLFLOW_RUN_ID
 from verifily.tracking.store import mlflow_client, resolve_tracking_settings
 from verifily_assets.launch import run_retrain
 
@@ -122,16 +122,37 @@ def retrain(instance: dg.DagsterInstance, out: Path, **fields) -> dict:
     )
 
 
-def assert_tracked(instance: dg.DagsterInstance, response: dict) -> None:
-    """The retrain left exactly one finished MLflow run that matches its run directory."""
+def drained() -> DrainReport:
+    """Drain the tracking outbox in this process, as the daemon's sensor would; no error."""
+    report = drain()
+    assert report.error is None, report.error
+    return report
+
+
+def mlflow_runs_of(dagster_run_id: str) -> list:
+    """Every MLflow run tagged with a Verifily (Dagster) run's id."""
+    client = mlflow_client(resolve_tracking_settings())
+    exp = client.get_experiment_by_name("intelgraph-retraining")
+    if exp is None:
+        return []
+    return client.search_runs(
+        [exp.experiment_id], filter_string=f"tags.`verifily.dagster_run_id` = '{dagster_run_id}'"
+    )
+
+
+def assert_tracked(instance: dg.DagsterInstance, response: dict, *, drain_first=True) -> None:
+    """The retrain left exactly one finished MLflow run that matches its run directory, once
+    the tracking outbox is drained."""
+    if drain_first:
+        drained()
     run_dir = Path(response["run_dir"])
     meta = json.loads((run_dir / "run_meta.json").read_text())
     results = json.loads((run_dir / "eval" / "eval_results.json").read_text())
     settings = resolve_tracking_settings()
     client = mlflow_client(settings)
-    exp = client.get_experiment_by_name("intelgraph-retraining")
-    runs = client.search_runs([exp.experiment_id])
-    assert [r.info.run_id for r in runs] == [meta["mlflow_run_id"]]
+    assert meta["tracking_key"] == response["run_id"]
+    runs = mlflow_runs_of(response["run_id"])
+    assert len(runs) == 1, [r.info.run_id for r in runs]
     run = runs[0]
     assert run.info.status == "FINISHED"
     # Every eval metric, exactly; nothing else but the deltas against the baseline.
@@ -150,10 +171,9 @@ def assert_tracked(instance: dg.DagsterInstance, response: dict) -> None:
     dst.mkdir(exist_ok=True)
     local = client.download_artifacts(run.info.run_id, "run_dir/hashes.json", str(dst))
     assert Path(local).read_bytes() == (run_dir / "hashes.json").read_bytes()
-    # The id is on the Dagster run and in the asset metadata too.
-    assert instance.get_run_by_id(response["run_id"]).tags[MLFLOW_RUN_ID] == run.info.run_id
+    # The decision's metadata names the outbox key the run was found by.
     mat = instance.get_latest_materialization_event(dg.AssetKey("decision"))
-    assert mat.asset_materialization.metadata["mlflow_run_id"].value == run.info.run_id
+    assert mat.asset_materialization.metadata["tracking_key"].value == response["run_id"]
     # The signed attestation's digest is anchored in MLflow and in the event log.
     digest = verify_run_dir(run_dir, trusted_keys()).digest
     assert digest and run.data.tags["verifily.attestation_digest"] == digest

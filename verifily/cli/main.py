@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from verifily.cli import datasets, promotions, retraining, servers, tracking, trust
+from verifily.cli import datasets, outbox_commands, promotions, retraining, servers, trust
 from verifily.errors import VerifilyError
 
 
@@ -31,7 +31,7 @@ for command in (
     servers.serve,
     servers.ui,
     servers.mlflow,
-    tracking.tracking,
+    outbox_commands.tracking,
 ):
     cli.add_command(command)
 

@@ -5,8 +5,8 @@ import sys
 
 import click
 
+from verifily.cli.outbox_commands import behind_warning, start_detached_drain
 from verifily.cli.output import print_json
-from verifily.cli.tracking import behind_warning, start_detached_drain
 from verifily.signing.keystore import signer
 from verifily.tags import TRIGGER_CLI
 

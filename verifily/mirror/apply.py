@@ -18,7 +18,7 @@ from pathlib import Path
 
 from verifily.registry.champion import holders, verified_ledger
 from verifily.signing.keystore import trusted_keys
-from verifily.tags import MLFLOW_DAGSTER_RUN_ID, MLFLOW_RUN_DIR
+from verifily.tags import MLFLOW_DAGSTER_RUN_ID, MLFLOW_RESERVATION, MLFLOW_RUN_DIR
 from verifily.tracking.outbox import TrackingOutbox
 from verifily.tracking.record import ALIAS, FAIL, FINISH, LOG, REGISTER, START
 from verifily.tracking.runs import (
@@ -46,23 +46,41 @@ def settings_of(row: dict) -> TrackingSettings:
     return TrackingSettings(**row["target"])
 
 
-def find_run(client, exp_id: str, key: str):
-    """The MLflow run of a Verifily run, or None."""
-    found = client.search_runs(
-        [exp_id], filter_string=f"tags.`{MLFLOW_DAGSTER_RUN_ID}` = '{key}'", max_results=1
-    )
-    return found[0] if found else None
+def find_run(client, exp_id: str, key: str, payload: dict):
+    """The MLflow run of a Verifily run (opened at request time, or by an earlier attempt of
+    this row), or None."""
+    if payload.get("mlflow_run_id"):
+        return client.get_run(payload["mlflow_run_id"])
+    lookups = [(MLFLOW_DAGSTER_RUN_ID, key)]
+    if payload.get("reservation"):
+        lookups.append((MLFLOW_RESERVATION, payload["reservation"]))
+    for tag, value in lookups:
+        found = client.search_runs(
+            [exp_id], filter_string=f"tags.`{tag}` = '{value}'", max_results=1
+        )
+        if found:
+            return found[0]
+    return None
 
 
 def open_run(settings: TrackingSettings, key: str, payload: dict) -> dict:
     """Find or create the retrain's MLflow run; log its params and dataset input."""
-    from mlflow.entities import Dataset, DatasetInput, InputTag, Param
+    from mlflow.entities import Dataset, DatasetInput, InputTag, Param, RunTag
 
     client = mlflow_client(settings)
     exp_id = experiment_id(client, settings)
-    run = find_run(client, exp_id, key)
+    run = find_run(client, exp_id, key, payload)
     if run is None:
         run = client.create_run(exp_id, run_name=payload["run_name"], tags=payload["tags"])
+    elif run.data.tags.get(MLFLOW_DAGSTER_RUN_ID) != key:
+        # Reserved before the Dagster run existed: now it gets its name and every tag.
+        client.log_batch(
+            run.info.run_id,
+            tags=[
+                RunTag(k, str(v))
+                for k, v in {**payload["tags"], "mlflow.runName": payload["run_name"]}.items()
+            ],
+        )
     run_id = run.info.run_id
     have = run.data.params if run.data else {}
     params = [Param(k, v) for k, v in payload["params"].items() if k not in have]

@@ -161,3 +161,12 @@ def champion_baseline(state: dict, keys: KeyRing | None = None) -> ChampionBasel
         metrics=found.value,
     )
     return ChampionBaseline(holder.ref(), found.value, holder.label(), found.attestation_digest)
+
+
+def ledger_aliases(
+    model: str, mode: str = DEFAULT_MODE, *, ledger: Path | None = None, keys: KeyRing | None = None
+) -> dict[str, str]:
+    """{alias: version} of `model`'s `mode` candidates per the verified ledger: what MLflow's
+    aliases mirror (for real mode) once the tracking outbox is drained."""
+    check = verified_ledger(model, trusted_keys() if keys is None else keys, ledger)
+    return {alias: h.version for alias, h in holders(check, model, mode).items()}

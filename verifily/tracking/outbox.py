@@ -84,7 +84,9 @@ class TrackingOutbox:
             "attempts": 0,
         }
         with self.engine.begin() as conn:
-            return int(conn.execute(outbox_table.insert().values(**row)).inserted_primary_key[0])
+            inserted = conn.execute(outbox_table.insert().values(**row)).inserted_primary_key
+        assert inserted is not None  # an INSERT always has one
+        return int(inserted[0])
 
     def pending_keys(self, limit: int | None = None) -> list[str]:
         """Retrains with unapplied writes, oldest first."""
@@ -213,3 +215,12 @@ def _row(r) -> dict:
     d["target"] = json.loads(d["target"])
     d["result"] = json.loads(d["result"]) if d["result"] else None
     return d
+
+
+def tracked_run_id(key: str, url: str | None = None) -> str | None:
+    """The MLflow run the drainer opened for a Verifily run, once it has (None before)."""
+    try:
+        started = TrackingOutbox(url).result_of(key, "start")
+    except Exception:  # the jobs database is down: the record shows no run rather than fail
+        return None
+    return started.get("run_id") if started else None

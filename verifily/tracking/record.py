@@ -8,7 +8,6 @@ was when MLflow itself was called from the steps. No MLflow import is anywhere o
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -100,11 +99,13 @@ def open_retrain_run(
     trigger: str,
     outbox: TrackingOutbox | None = None,
     mlflow_run_id: str | None = None,
+    reservation: str | None = None,
 ) -> tuple[dict, str | None]:
     """Queue the retrain's MLflow run; (state with state["mlflow"], warning or None).
 
     `mlflow_run_id` is a run already opened when the retrain was requested (its step Jobs carry
-    it); the drainer finds it by the Verifily run's id instead of creating another.
+    it), `reservation` the id it was reserved under (verifily.tracking.reserve); the drainer
+    finds the run by these or by the Verifily run's id before it creates another.
     """
     if not settings.enabled:
         append_audit(state["staging_dir"], "tracking_disabled")
@@ -122,9 +123,12 @@ def open_retrain_run(
     }
 
     def go() -> None:
-        (outbox or TrackingOutbox()).record(
-            key, START, start_payload(state, key=key, trigger=trigger), target(settings)
-        )
+        payload = {
+            **start_payload(state, key=key, trigger=trigger),
+            "mlflow_run_id": mlflow_run_id,
+            "reservation": reservation,
+        }
+        (outbox or TrackingOutbox()).record(key, START, payload, target(settings))
 
     state, warning = guard(state, "start", go)
     if warning is None:
@@ -251,8 +255,3 @@ def record_registration(
         {"model": registration["model"], "alias": registration["alias"]},
         target(settings),
     )
-
-
-def dumps(value: object) -> str:
-    """Stable JSON for payload comparisons in tests and status output."""
-    return json.dumps(value, sort_keys=True, default=str)

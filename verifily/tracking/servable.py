@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import mlflow.pyfunc
+from mlflow.pyfunc.model import PythonModel
 
 
-class JoblibModel(mlflow.pyfunc.PythonModel):
+class JoblibModel(PythonModel):
     """Loads the joblib model a trainer returned and calls its `predict(inputs: list[str])`
     with the `input` column (or a plain list of inputs)."""
 

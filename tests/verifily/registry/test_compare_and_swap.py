@@ -10,10 +10,9 @@ import pytest
 from tests.support.core_retrain import core_retrain
 from tests.support.examples import IRIS
 from tests.support.forgery import rechain_audit, reseal, set_metrics
-from verifily.registry.champion import current_champion
+from verifily.registry.champion import current_champion, ledger_aliases
 from verifily.registry.ledger import ledger_path, verify_ledger
 from verifily.registry.promote import promote
-from verifily.tracking.versions import aliases
 from verifily.signing.keystore import trusted_keys
 from verifily.tracking.store import resolve_tracking_settings
 from verifily.training.mock import mock_metrics
@@ -81,7 +80,7 @@ def test_a_candidate_is_re_decided_when_the_champion_moved(mlflow_env, tmp_path)
     assert last["redecision"]["recommendation"] == "SHIP"
     assert last["baseline"].startswith("champion m v1 ")
     # MLflow mirrors the ledger.
-    assert aliases(settings, "m") == {"champion": "2"}
+    assert ledger_aliases("m") == {"champion": "2"}
     holder = current_champion("m")
     assert holder is not None and (holder.version, holder.run_dir) == ("2", str(best))
 
@@ -110,7 +109,7 @@ def test_a_rewritten_champion_run_or_ledger_is_never_compared_with(mlflow_env, t
     assert "does not verify" in d["rules_fired"][0]["message"]
     # INVESTIGATE moves the challenger only; the champion stays.
     assert promote(settings, worse, actor="t", ledger=ledger_path())["alias"] == "challenger"
-    assert aliases(settings, "m") == {"champion": "1", "challenger": "2"}
+    assert ledger_aliases("m") == {"champion": "1", "challenger": "2"}
 
     # A ledger line rewritten without the key: no decision trusts the ledger any more.
     path = ledger_path()

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.examples import IRIS, REPO
-from tests.support.mlflow_server import retrain
+from tests.support.mlflow_server import drained, retrain
+from verifily.registry.champion import ledger_aliases
 from verifily.registry.ledger import ledger_path, ledger_problems, read_ledger
-from verifily.tracking.versions import aliases
 from verifily.signing.keystore import trusted_keys
 from verifily.tracking.store import resolve_tracking_settings
+from verifily.tracking.versions import aliases
 from verifily.training.mock import mock_metrics
 
 
@@ -51,7 +52,7 @@ def test_ship_regression_investigate_rollback(instance, mlflow_env, tmp_path):
     first = retrain(instance, runs, seed=SHIP_SEED)
     assert first["decision"] == "SHIP"
     assert decision_of(first)["baseline"] is None  # no champion yet, nothing to compare with
-    assert aliases(settings, "iris") == {"champion": "1"}
+    assert ledger_aliases("iris") == {"champion": "1"}
 
     # No base_run_dir: the champion is the baseline, and the regression moves nothing.
     second = retrain(instance, runs, seed=REGRESSING_SEED)
@@ -60,23 +61,26 @@ def test_ship_regression_investigate_rollback(instance, mlflow_env, tmp_path):
     assert d["baseline"]["source"].startswith("champion iris v1 ")
     assert d["baseline"]["metrics"] == decision_of(first)["candidate_metrics"]
     assert [f["rule"] for f in d["rules_fired"]] == ["regression"]
-    assert aliases(settings, "iris") == {"champion": "1"}
+    assert ledger_aliases("iris") == {"champion": "1"}
 
     lenient = tmp_path / "lenient.yaml"
     lenient.write_text("min_metric: 0.7\ninvestigate_band: 0.2\n")
     third = retrain(instance, runs, seed=INVESTIGATE_SEED, pipeline_config=str(lenient))
     assert third["decision"] == "INVESTIGATE"
-    assert aliases(settings, "iris") == {"champion": "1", "challenger": "2"}
+    assert ledger_aliases("iris") == {"champion": "1", "challenger": "2"}
 
     fourth = retrain(instance, runs, seed=BETTER_SEED)
     assert fourth["decision"] == "SHIP"
-    assert aliases(settings, "iris") == {"champion": "3", "challenger": "2"}
+    assert ledger_aliases("iris") == {"champion": "3", "challenger": "2"}
 
     rb = verifily("rollback", "iris", "--to", "1", "--reason", "v3 misbehaves in prod", "--json")
     assert rb.returncode == 0, rb.stderr
-    assert aliases(settings, "iris") == {"champion": "1", "challenger": "2"}
+    assert ledger_aliases("iris") == {"champion": "1", "challenger": "2"}
     bad = verifily("rollback", "iris", "--to", "42")
     assert bad.returncode == 65 and "no version 42" in bad.stderr
+    # Mock candidates register nothing servable: once drained, MLflow has no such model.
+    drained()
+    assert aliases(settings, "iris") == {}
 
     moves = [
         (

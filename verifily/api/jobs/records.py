@@ -32,6 +32,7 @@ from verifily.tags import (
     RETRAIN_JOB,
     TRIGGER,
 )
+from verifily.tracking.outbox import tracked_run_id
 
 
 class JobRecords:
@@ -153,8 +154,11 @@ class JobRecords:
             "k8sJobName": k8s[-1]["job_name"] if k8s else details.get("k8s_job_name"),
             "k8sNamespace": k8s[-1]["namespace"] if k8s else details.get("k8s_namespace"),
             "k8sJobs": k8s,
-            # The run's own MLflow run (tagged when training starts) over a worker's report.
-            "mlflowRunId": run.tags.get(MLFLOW_RUN_ID) or details.get("mlflow_run_id"),
+            # The run's own MLflow run (opened at request, or later by the tracking outbox's
+            # drainer) over a worker's report.
+            "mlflowRunId": run.tags.get(MLFLOW_RUN_ID)
+            or tracked_run_id(run.run_id)
+            or details.get("mlflow_run_id"),
             # A completed job's own evaluation; worker reports until then.
             "metrics": (outcome["metrics"] if outcome else metrics) or None,
             "decision": outcome["decision"] if outcome else None,
