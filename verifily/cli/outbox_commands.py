@@ -38,7 +38,11 @@ def behind_warning(outbox: TrackingOutbox, own_key: str | None) -> str | None:
     if earlier > 0:
         parts.append(f"{earlier} earlier retrain(s) not yet in MLflow")
     if err:
-        parts.append(f"last error: {err['error'][:200]}")
+        text = err["error"]
+        # MLflow's errors are long: the exception's name up front, the cause at the end.
+        parts.append(
+            "last error: " + (text if len(text) <= 400 else f"{text[:150]} … {text[-200:]}")
+        )
     return (
         "warning: MLflow tracking is behind ("
         + "; ".join(parts)

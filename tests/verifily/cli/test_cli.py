@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import dagster as dg
 import pytest
 
 from tests.support.examples import IRIS, REPO
+from tests.support.outbox import jobs_db_of, wait_drained_or_failed, wait_no_drainer
 from tests.support.silent_server import SilentServer
 from verifily.rundir.contract import validate_run_contract
 from verifily.rundir.layout import list_run_dirs
@@ -341,46 +343,65 @@ def test_a_disabled_mode_is_one_line_exit_69_and_no_dagster_run(dagster_home, tm
     assert _dagster_runs(dagster_home) == 0
 
 
+def _timed_retrain(
+    home: Path, out: Path, uri: str | None
+) -> tuple[float, subprocess.CompletedProcess]:
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(REPO)}
+    if uri:
+        env["MLFLOW_TRACKING_URI"] = uri
+    else:
+        env["VERIFILY_MLFLOW_ENABLED"] = "0"
+    t0 = time.monotonic()
+    p = subprocess.run(
+        [sys.executable, "-m", "verifily", "retrain", "--dataset", str(IRIS), "--out", str(out),
+         "--project", "iris", "--json"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    return time.monotonic() - t0, p
+
+
 @pytest.mark.slow
-def test_a_tracking_server_that_never_answers_costs_two_bounded_requests(dagster_home, tmp_path):
-    """MLflow's default is 120 s per request and minutes of retries; a retrain must neither
-    wait that out nor stay silent about it: two requests of 5 s each, then one warning line."""
+def test_a_tracking_server_that_never_answers_never_slows_a_retrain(dagster_home, tmp_path):
+    """MLflow's default is 120 s per request and minutes of retries. A retrain does not talk
+    to MLflow at all: it finishes in its normal time (within the 5 s request timeout of it),
+    its detached drainer gives up after bounded requests, and the next retrain says, in one
+    line, that tracking is behind."""
+    reference, p = _timed_retrain(dagster_home, tmp_path / "ref", None)
+    assert p.returncode == 0, p.stderr
     server = SilentServer().start()
     try:
-        p = subprocess.run(
-            [sys.executable, "-m", "verifily", "retrain", "--dataset", str(IRIS),
-             "--out", str(tmp_path / "runs"), "--project", "iris", "--json"],
-            capture_output=True, text=True, timeout=300,
-            env={**os.environ, "DAGSTER_HOME": str(dagster_home), "PYTHONPATH": str(REPO),
-                 "MLFLOW_TRACKING_URI": server.url},
-        )  # fmt: skip
+        first, p = _timed_retrain(dagster_home, tmp_path / "runs", server.url)
+        resp = json.loads(p.stdout)  # stdout stays clean JSON
+        assert p.returncode == 0 and resp["decision"] == "SHIP", p.stderr
+        assert p.stderr == ""  # nothing was behind before this retrain
+        assert first < reference + 5.0, (first, reference)
+        status = wait_drained_or_failed(jobs_db_of(dagster_home))
+        assert "Read timed out" in status["last_error"]["error"], status
+        wait_no_drainer(dagster_home.parent)
+        second, p = _timed_retrain(dagster_home, tmp_path / "runs", server.url)
+        assert p.returncode == 0 and second < reference + 5.0, (second, reference, p.stderr)
+        line = _one_line(p.stderr)
+        assert line.startswith("warning: MLflow tracking is behind (1 earlier retrain(s)"), line
+        assert "Read timed out" in line
+        status = wait_drained_or_failed(jobs_db_of(dagster_home))
+        wait_no_drainer(dagster_home.parent)
     finally:
         server.stop()
-    resp = json.loads(p.stdout)  # stdout stays clean JSON
-    assert p.returncode == 0 and resp["decision"] == "SHIP", p.stderr
-    line = _one_line(p.stderr)
-    assert line.startswith("warning: MLflow tracking failed at start") and "Read timed out" in line
-    assert "audit_log.jsonl" in line
-    # One request and one retry, each given up by the client after the 5 s timeout, and no
-    # later step tried again (tracking is off for the rest of this retrain).
-    assert len(server.held) == 2, server.held
+    # Each request the drainers made was given up by the client after the 5 s timeout.
+    assert server.held
     for h in server.held:
         assert h.closed is not None and 4.5 <= h.closed - h.opened < 10, server.held
-    audit = (Path(resp["run_dir"]) / "audit_log.jsonl").read_text()
-    assert '"event":"tracking_failed"' in audit
+    assert status["pending_retrains"] == 2  # nothing lost: both wait for MLflow
 
 
 def test_an_unreachable_tracking_server_is_one_warning_line(dagster_home, tmp_path):
-    p = subprocess.run(
-        [sys.executable, "-m", "verifily", "retrain", "--dataset", str(IRIS),
-         "--out", str(tmp_path / "runs")],
-        capture_output=True, text=True, timeout=300,
-        env={**os.environ, "DAGSTER_HOME": str(dagster_home), "PYTHONPATH": str(REPO),
-             "MLFLOW_TRACKING_URI": "http://127.0.0.1:1"},
-    )  # fmt: skip
-    assert p.returncode == 0 and "Decision: SHIP" in p.stdout
+    _, p = _timed_retrain(dagster_home, tmp_path / "runs", "http://127.0.0.1:1")
+    assert p.returncode == 0 and json.loads(p.stdout)["decision"] == "SHIP"
+    wait_drained_or_failed(jobs_db_of(dagster_home))
+    wait_no_drainer(dagster_home.parent)
+    _, p = _timed_retrain(dagster_home, tmp_path / "runs", "http://127.0.0.1:1")
     line = _one_line(p.stderr)
-    assert line.startswith("warning: MLflow tracking failed") and "Connection refused" in line
+    assert line.startswith("warning: MLflow tracking is behind") and "Connection refused" in line
 
 
 def test_a_full_disk_is_one_line_and_leaves_no_partial_artifact(dagster_home, tmp_path):
