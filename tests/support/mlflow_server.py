@@ -1,5 +1,6 @@
 """Fixtures and checks shared by the MLflow tests: a clean tracking environment, a real server."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -60,13 +62,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def mlflow_server(tmp_path, mlflow_env, monkeypatch):
-    """A real `mlflow server` on a free loopback port (SQLite backend, proxied artifacts)."""
-    server_db = shutil.copy(mlflow_env / "mlflow.db", tmp_path / "server.db")
-    port = free_port()
+@contextlib.contextmanager
+def running_mlflow_server(tmp_path: Path, server_db: Path, port: int) -> Iterator[str]:
+    """A real `mlflow server` on 127.0.0.1:`port` (SQLite backend, proxied artifacts) until
+    the block ends; yields its URL once it answers /health."""
     url = f"http://127.0.0.1:{port}"
-    log = open(tmp_path / "mlflow_server.log", "wb")
+    log_path = tmp_path / f"mlflow_server_{port}.log"
+    log = open(log_path, "ab")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -98,11 +100,8 @@ def mlflow_server(tmp_path, mlflow_env, monkeypatch):
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"mlflow server did not start: {(tmp_path / 'mlflow_server.log').read_text()}"
-                )
+                raise RuntimeError(f"mlflow server did not start: {log_path.read_text()}")
             time.sleep(0.5)
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
         yield url
     finally:
         proc.terminate()
@@ -112,6 +111,15 @@ def mlflow_server(tmp_path, mlflow_env, monkeypatch):
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture
+def mlflow_server(tmp_path, mlflow_env, monkeypatch):
+    """A real `mlflow server` on a free loopback port (SQLite backend, proxied artifacts)."""
+    server_db = shutil.copy(mlflow_env / "mlflow.db", tmp_path / "server.db")
+    with running_mlflow_server(tmp_path, Path(server_db), free_port()) as url:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        yield url
 
 
 def retrain(instance: dg.DagsterInstance, out: Path, **fields) -> dict:
