@@ -36,9 +36,11 @@ CONSOLIDATED = os.environ.get("VERIFILY_E2E_CONSOLIDATED", "1") == "1"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def stack(tmp_path_factory, postgres_url):
     s = make_stack(
         tmp_path_factory.mktemp("api_load"),
+        # Production storage: the instance and the jobs database on PostgreSQL.
+        postgres=postgres_url,
         max_runs=MAX_RUNS,
         consolidated_events=CONSOLIDATED,
         # This test is about the queue: every run still executes the whole retrain graph, but

@@ -26,9 +26,11 @@ SIGNALS = ("KILL", "TERM")
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def stack(tmp_path_factory, postgres_url):
     s = make_stack(
         tmp_path_factory.mktemp("api_crashes"),
+        # Production storage: the instance and the jobs database on PostgreSQL.
+        postgres=postgres_url,
         max_runs=4,
         # One event database for all runs, as PostgreSQL is in production: Dagster's run
         # retries read run failures across runs from it.

@@ -22,7 +22,7 @@ TERMINAL = ("SUCCEEDED", "FAILED", "CANCELED")
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def stack(tmp_path_factory, postgres_url):
     tmp = tmp_path_factory.mktemp("jobs_api")
     models = tmp / "models.yaml"
     # The one models file serves the IntelGraph routes (the model's dataset_dir) and the code
@@ -30,7 +30,7 @@ def stack(tmp_path_factory):
     models.write_text(
         "sensor_interval_seconds: 1\nmodels:\n  - id: iris-model\n    dataset_dir: data/iris\n"
     )
-    s = make_stack(tmp, extra_env={"VERIFILY_MODELS_CONFIG": str(models)})
+    s = make_stack(tmp, extra_env={"VERIFILY_MODELS_CONFIG": str(models)}, postgres=postgres_url)
     assert not s.env.get("VERIFILY_DAGSTER_URL") and [p[0] for p in s.procs] == ["daemon", "api"]
     yield s
     s.stop()

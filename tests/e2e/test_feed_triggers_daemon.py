@@ -9,7 +9,7 @@ import pytest
 from tests.support.daemon import Daemon, runs_with, wait_for, write_instance
 from tests.support.examples import IRIS
 from tests.support.feeds import append_jsonl, records
-from tests.support.postgres import new_database
+from tests.support.postgres import dagster_storage, new_database
 from verifily.feeds.sql import append_records, create_feed_table
 from verifily.jobstore.events import JobEventStore
 from verifily.rundir.contract import validate_run_contract
@@ -35,7 +35,8 @@ def test_appends_trigger_retrains_and_restart_gives_no_duplicate(
 ):
     home = tmp_path / "home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    write_instance(home)
+    # Production storage: the daemon's instance on PostgreSQL.
+    write_instance(home, storage=dagster_storage(postgres_url))
     db_url = new_database(postgres_url)
     create_feed_table(db_url)
     feed_dir = tmp_path / "feed"

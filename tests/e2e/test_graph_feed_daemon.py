@@ -12,6 +12,7 @@ from tests.support.daemon import Daemon, runs_with, sensor_ticks, wait_for, writ
 from tests.support.examples import IRIS
 from tests.support.feeds import records
 from tests.support.graph_writer import GraphWriter
+from tests.support.postgres import dagster_storage
 from verifily.dataset.artifact import iter_records
 from verifily.feeds.window import DataWindow
 from verifily.rundir.contract import validate_run_contract
@@ -39,10 +40,11 @@ def _run_dir(instance, run_id) -> str:
     raise AssertionError(f"run {run_id} materialized no decision")
 
 
-def test_49_entities_no_run_the_50th_one_run_restart_no_second(tmp_path, monkeypatch):
+def test_49_entities_no_run_the_50th_one_run_restart_no_second(tmp_path, monkeypatch, postgres_url):
     home = tmp_path / "home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    write_instance(home)
+    # Production storage: the daemon's instance on PostgreSQL.
+    write_instance(home, storage=dagster_storage(postgres_url))
     server = BoltStandin(users={USER: PASSWORD}).start()
     writer = GraphWriter(server.uri, USER, PASSWORD)
     writer.create_indexes()

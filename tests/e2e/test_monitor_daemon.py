@@ -9,6 +9,7 @@ from sensors.run_status import published_run_dir
 from tests.support.daemon import Daemon, runs_with, sensor_ticks, wait_for, write_instance
 from tests.support.examples import IRIS
 from tests.support.materialize import materialize_retrain
+from tests.support.postgres import dagster_storage
 from verifily.rundir.contract import validate_run_contract
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -29,9 +30,10 @@ def _observations(instance) -> list[dict]:
 
 
 def test_ship_decision_makes_the_monitor_retrain_exactly_once(
-    dagster_home, mlflow_env, tmp_path, monkeypatch
+    dagster_home, mlflow_env, tmp_path, monkeypatch, postgres_url
 ):
-    write_instance(dagster_home)
+    # Production storage: the daemon's instance on PostgreSQL.
+    write_instance(dagster_home, storage=dagster_storage(postgres_url))
     (tmp_path / "models.yaml").write_text("autostart: true\nmodels: []\n")
     (tmp_path / "monitors.yaml").write_text(
         "monitors:\n"

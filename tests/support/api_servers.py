@@ -24,6 +24,8 @@ import dagster as dg
 import requests
 import yaml
 
+from tests.support.postgres import dagster_storage, new_database
+
 REPO = Path(__file__).resolve().parents[2]
 IRIS = REPO / "examples" / "iris" / "artifact"
 BIN = Path(sys.executable).parent
@@ -192,17 +194,24 @@ def make_stack(
     extra_env: dict | None = None,
     repo: Path = REPO,
     api: bool = True,
+    postgres: str | None = None,
 ) -> Stack:
     """Start the daemon (and a webserver if asked), then the API; everything under `tmp`.
     `repo` is the checkout whose code the servers run (a reference release, for benchmarks);
-    with a webserver, the API is told where it is (earlier releases needed it)."""
+    with a webserver, the API is told where it is (earlier releases needed it). `postgres`
+    (a server URL from the postgres_url fixture) puts the Dagster instance and the jobs
+    database on PostgreSQL, as production runs them."""
     root = tmp / "data"
     home = tmp / "dagster_home"
     logs = tmp / "logs"
     for d in (root, home, logs):
         d.mkdir(parents=True, exist_ok=True)
     shutil.copytree(IRIS, root / "iris")
-    settings = instance_settings(home, max_runs, consolidated_events)
+    settings = instance_settings(home, max_runs, consolidated_events and not postgres)
+    jobs_db = {}
+    if postgres:
+        settings.update(dagster_storage(postgres))
+        jobs_db = {"VERIFILY_JOBS_DB_URL": new_database(postgres)}
     (home / "dagster.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     (home / "workspace.yaml").write_text(
         "load_from:\n  - python_module:\n      module_name: verifily_assets.definitions\n"
@@ -214,6 +223,7 @@ def make_stack(
         "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")])),
         "VERIFILY_DATA_ROOTS": str(root),
         "VERIFILY_OUTPUT_ROOT": str(root / "runs"),
+        **jobs_db,
         **(extra_env or {}),
     }
     env.pop("VERIFILY_API_KEY", None)

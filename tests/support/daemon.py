@@ -40,10 +40,15 @@ QUEUED = {
 }
 
 
-def write_instance(home: Path, queued: bool = False) -> None:
-    """dagster.yaml under `home`: the recommended settings, or the run-queue alternative."""
+def write_instance(home: Path, queued: bool = False, storage: dict | None = None) -> None:
+    """dagster.yaml under `home`: the recommended settings, or the run-queue alternative;
+    `storage` (tests.support.postgres.dagster_storage) puts the instance on PostgreSQL."""
     home.mkdir(parents=True, exist_ok=True)
-    settings = {"telemetry": {"enabled": False}, **(QUEUED if queued else RECOMMENDED)}
+    settings = {
+        "telemetry": {"enabled": False},
+        **(QUEUED if queued else RECOMMENDED),
+        **(storage or {}),
+    }
     (home / "dagster.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     # Create the SQLite storages once, here: the daemon, its code server and the test opening
     # the instance at once would race on the schema migration ("more than one head present").

@@ -84,3 +84,10 @@ def new_database(server_url: str) -> str:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def dagster_storage(server_url: str) -> dict:
+    """dagster.yaml's `storage` on a new, empty database of the server (dagster-postgres:
+    runs, event log and schedules in one database, as deploy/ configures it)."""
+    db = new_database(server_url).replace("postgresql+psycopg://", "postgresql://", 1)
+    return {"storage": {"postgres": {"postgres_url": db}}}
