@@ -63,7 +63,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_mlflow_server(tmp_path: Path, server_db: Path, port: int) -> Iterator[str]:
+def running_mlflow_server(
+    tmp_path: Path, server_db: Path, port: int, workers: int = 1
+) -> Iterator[str]:
     """A real `mlflow server` on 127.0.0.1:`port` (SQLite backend, proxied artifacts) until
     the block ends; yields its URL once it answers /health."""
     url = f"http://127.0.0.1:{port}"
@@ -80,7 +82,7 @@ def running_mlflow_server(tmp_path: Path, server_db: Path, port: int) -> Iterato
             "--port",
             str(port),
             "--workers",
-            "1",
+            str(workers),
             "--backend-store-uri",
             f"sqlite:///{server_db}",
             "--artifacts-destination",

@@ -4,6 +4,7 @@ Usage: depend on the `postgres_url` fixture (registered in tests/conftest.py); e
 `new_database(postgres_url)` gives a private, empty database. One server per pytest worker.
 """
 
+import contextlib
 import glob
 import os
 import shutil
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -37,6 +39,13 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def postgres_url():
     """A running PostgreSQL on 127.0.0.1 (trust auth), stopped and removed after the session."""
+    with running_postgres() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[str]:
+    """A PostgreSQL server on a free loopback port until the block ends (benchmarks too)."""
     root = tempfile.mkdtemp(prefix="verifily-pg-")
     os.chmod(root, 0o755)
     data = os.path.join(root, "data")
@@ -88,6 +97,8 @@ def new_database(server_url: str) -> str:
 
 def dagster_storage(server_url: str) -> dict:
     """dagster.yaml's `storage` on a new, empty database of the server (dagster-postgres:
-    runs, event log and schedules in one database, as deploy/ configures it)."""
-    db = new_database(server_url).replace("postgresql+psycopg://", "postgresql://", 1)
+    runs, event log and schedules in one database, as deploy/ configures it). The driver is
+    named: with SQLAlchemy 2.1 a bare postgresql:// means psycopg 3, whose server-side
+    parameters break dagster-postgres's NOTIFY; dagster-postgres is built on psycopg2."""
+    db = new_database(server_url).replace("postgresql+psycopg://", "postgresql+psycopg2://", 1)
     return {"storage": {"postgres": {"postgres_url": db}}}

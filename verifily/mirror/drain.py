@@ -10,7 +10,9 @@ retrain would pay the same timeout, and the backlog waits for the next pass inst
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from verifily.mirror.apply import NotYet, apply_row
@@ -55,10 +57,14 @@ def drain(
     *,
     budget_seconds: float | None = None,
     max_retrains: int | None = None,
+    workers: int = 1,
 ) -> DrainReport:
     """One pass over the backlog, oldest retrain first, until it is empty, the budget is spent
-    or a write fails."""
+    or a write fails. `workers` > 1 drains that many retrains at once (each retrain's rows
+    stay in order): most of a write is waiting on MLflow's server."""
     outbox = outbox or TrackingOutbox()
+    if workers > 1:
+        return _drain_parallel(outbox, budget_seconds, workers)
     t0 = time.monotonic()
     report = DrainReport()
     seen: set[str] = set()
@@ -83,5 +89,43 @@ def drain(
             if not ok:
                 report.seconds = time.monotonic() - t0
                 return report
+    report.seconds = time.monotonic() - t0
+    return report
+
+
+def _drain_parallel(
+    outbox: TrackingOutbox, budget_seconds: float | None, workers: int
+) -> DrainReport:
+    t0 = time.monotonic()
+    report = DrainReport()
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def one(key: str) -> None:
+        if stop.is_set() or (budget_seconds is not None and time.monotonic() - t0 > budget_seconds):
+            return
+        if not outbox.claim(key):
+            return
+        mine = DrainReport()
+        try:
+            ok = drain_retrain(outbox, key, mine)
+        finally:
+            outbox.release(key)
+        with lock:
+            report.applied += mine.applied
+            report.retrains += mine.retrains
+            report.opened += mine.opened
+            if not ok:
+                report.error = report.error or mine.error
+                stop.set()
+
+    seen: set[str] = set()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drain") as pool:
+        while not stop.is_set():
+            keys = [k for k in outbox.pending_keys() if k not in seen]
+            if not keys:
+                break
+            seen.update(keys)
+            list(pool.map(one, keys))
     report.seconds = time.monotonic() - t0
     return report
