@@ -15,6 +15,7 @@ from tests.support.api_servers import make_stack
 from tests.support.examples import IRIS
 from verifily.rundir.contract import validate_run_contract
 from verifily.tags import JOB_ID
+from verifily.tracking.outbox import tracked_run_id
 from verifily_sdk import VerifilyAPIError, VerifilyClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -289,9 +290,19 @@ def test_intelgraph_rest_records_and_worker_events(stack):
     wait_done(stack.api_url, jid)
     rec = wait_events(stack.api_url, jid, {"completed"})
     assert rec["k8sJobName"] == "dagster-run-abc" and rec["k8sNamespace"] == "ml"
-    # The run's own MLflow run, as its run directory records it, over the worker's report.
+    # The run's own MLflow run, once the daemon's tracking_outbox sensor has opened it, over
+    # the worker's report.
     meta = json.loads((Path(rec["runDir"]) / "run_meta.json").read_text())
-    assert rec["mlflowRunId"] == meta["mlflow_run_id"] != "0123abcd"
+    assert meta["tracking_key"] == rec["dagsterRunId"]
+    deadline = time.monotonic() + 120
+    while True:
+        tracked = tracked_run_id(rec["dagsterRunId"], stack.env["VERIFILY_JOBS_DB_URL"])
+        if tracked:
+            break
+        assert time.monotonic() < deadline, "the tracking outbox never opened the MLflow run"
+        time.sleep(1)
+    rec = requests.get(f"{stack.api_url}/retraining/jobs/{jid}", timeout=30).json()
+    assert rec["mlflowRunId"] == tracked != "0123abcd"
     # Completed: the job's own evaluation, from its eval_results.json.
     assert rec["metrics"] == files_response(Path(rec["runDir"]))["metrics"]
     assert rec["metrics"] != {"f1": 0.91, "exact_match": 0.5}

@@ -17,7 +17,9 @@ import requests
 
 from tests.support.api_servers import free_port
 from tests.support.examples import IRIS, REPO
+from tests.support.outbox import jobs_db_of, wait_drained_or_failed
 from tests.support.procs import alive, descendants, kill_all, wait_gone
+from verifily.tracking.outbox import TrackingOutbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 VERIFILY = str(Path(sys.executable).with_name("verifily"))
@@ -151,9 +153,17 @@ def test_the_mlflow_link_of_an_embedded_store_opens_in_verifily_mlflow(tmp_path,
         text=True,
     )
     assert retrain.returncode in (0, 1, 3), retrain.stderr[-3000:]
-    line = next(x for x in retrain.stdout.splitlines() if x.startswith("MLflow run: "))
-    link = line.split()[2]
-    assert link.startswith(f"{ui_url}/#/experiments/") and "verifily mlflow" in line, line
+    # The detached drainer opens the MLflow run after the decision is printed; its link is
+    # the outbox's record of it (and the decision's observation under a daemon).
+    dagster_run = next(x for x in retrain.stdout.splitlines() if x.startswith("Dagster run: "))
+    home = Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else tmp_path / ".verifily/dagster"
+    wait_drained_or_failed(jobs_db_of(home))
+    started = TrackingOutbox(jobs_db_of(home)).result_of(dagster_run.split()[2], "start")
+    assert started is not None, "the detached drainer did not open the MLflow run"
+    link = started["url"]
+    assert (
+        link.startswith(f"{ui_url}/#/experiments/") and "verifily mlflow" in started["open_with"]
+    ), started
     run_id = link.rsplit("/", 1)[1]
 
     log = tmp_path / "mlflow.log"
