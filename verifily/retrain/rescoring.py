@@ -90,5 +90,11 @@ def rescore_baseline(
     write_predictions(
         staging / BASELINE_PREDICTIONS_FILE, [r.get("id") for r in records], truths, preds
     )
-    append_audit(staging, "baseline_rescored", **out, metrics=metrics)
+    append_audit(
+        staging,
+        "baseline_rescored",
+        baseline_run_dir=ref.run_dir,
+        attestation_digest=ref.attestation_digest,
+        metrics=metrics,
+    )
     return {**out, "rescored": True, "why": None, "metrics": metrics}
