@@ -80,8 +80,11 @@ def bootstrap_alone(n: int, resamples: int, reps: int) -> None:
     print(f"bootstrap, {n:,} records x {resamples:,} resamples, one core (median of {reps}):")
     print(f"  reference: textbook index bootstrap of accuracy alone: {ref:.3f} s")
     for name, (c, b, metrics) in cases.items():
-        s = median_s(lambda: compare(c, metrics, baseline=b, rng=stream(1, "all"), **opts), reps)
-        print(f"  {name}: {s:.3f} s  ({ref / s:.1f}x faster than the reference)")
+        s = median_s(
+            lambda c=c, b=b, m=metrics: compare(c, m, baseline=b, rng=stream(1, "all"), **opts),
+            reps,
+        )
+        print(f"  {name}: {s:.3f} s  ({ref / s:.2f}x the reference's speed)")
 
 
 def per_retrain(label: str, data: Path, base_data: Path, root: Path, reps: int) -> None:
