@@ -172,7 +172,7 @@ def decide(
         cand_interval = stats.get(m, {}).get("candidate_interval")
         tol = thresholds.regression_tolerance
         if baseline and m in deltas and interval is not None:
-            _regression_rule(fire, m, value, baseline[m], deltas[m], interval, tol)
+            _regression_rule(fire, m, value, baseline[m], deltas[m], interval, tol, _pct(evidence))
         elif baseline and m in deltas and deltas[m] < -tol:
             fire(
                 "regression",
@@ -271,11 +271,13 @@ def _pct(evidence: dict | None) -> str:
     return f"{round(100 * float((evidence or {}).get('confidence', 0.95)), 2):g}%"
 
 
-def _regression_rule(fire, m: str, value, base, delta, interval, tol: float) -> None:
+def _regression_rule(fire, m: str, value, base, delta, interval, tol: float, pct: str) -> None:
     """Three-way: the delta's interval wholly below -tol is a regression, straddling -tol is
     inconclusive, at or above -tol is none."""
     lo, hi = interval
-    where = f"{m} {base:.4f} -> {value:.4f}, delta {delta:+.4f}, interval [{lo:+.4f}, {hi:+.4f}]"
+    where = (
+        f"{m} {base:.4f} -> {value:.4f}, delta {delta:+.4f}, {pct} interval [{lo:+.4f}, {hi:+.4f}]"
+    )
     values = {"value": value, "baseline": base, "delta": delta, "interval": interval,
               "regression_tolerance": tol}  # fmt: skip
     if hi < -tol:
