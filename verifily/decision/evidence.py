@@ -10,6 +10,7 @@ number and `why_not_rescored` says why.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,9 @@ from verifily.training.outcomes import (
     PREDICTIONS_FILE,
     record_columns,
 )
+
+# At most this many slices per field are computed (the largest); see `gather`.
+MAX_SLICES = 200
 
 
 def _read_predictions(path: Path) -> list:
@@ -132,7 +136,18 @@ def gather(
     spec = {m: METRICS[kind][m]}
     for s in slices:
         labels = np.array([field_value(r, s.field) for r in records], dtype=object)
-        for value in sorted(set(labels.tolist())):
+        sizes = Counter(labels.tolist())
+        # A field with a value per record (an id) would cost a bootstrap per record: only the
+        # largest MAX_SLICES values are reported, and how many were left out is recorded.
+        kept = sorted(
+            v for v, _ in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_SLICES]
+        )
+        if len(sizes) > MAX_SLICES:
+            evidence["slices_omitted"] = {
+                **evidence.get("slices_omitted", {}),
+                s.field: len(sizes) - MAX_SLICES,
+            }
+        for value in kept:
             idx = np.flatnonzero(labels == value)
             sub = compare(
                 {k: v[idx] for k, v in cand.items()},

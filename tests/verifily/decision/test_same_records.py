@@ -12,6 +12,7 @@ import pytest
 from tests.support.core_retrain import core_retrain
 from tests.support.decision_data import word_artifact
 from tests.support.examples import IRIS
+from verifily.decision import evidence
 from verifily.rundir.contract import validate_run_contract
 
 N = 1600  # 400 eval records, 133 or 134 per language
@@ -196,3 +197,15 @@ def test_decision_json_is_byte_identical_for_a_fixed_seed(tmp_path):
     assert not any(s["judged"] for s in d["statistics"]["slices"])
     # Mock seed 4 (f1 0.80) against seed 9 (0.92): the whole interval is below -0.01.
     assert d["recommendation"] == "DONT_SHIP" and rules(d) == ["regression"]
+
+
+def test_a_field_with_too_many_values_keeps_the_largest_slices(tmp_path, monkeypatch):
+    monkeypatch.setattr(evidence, "MAX_SLICES", 10)
+    runs = tmp_path / "runs"
+    config = pipeline(tmp_path, "slices: [{field: id}, {field: meta.absent}]\n")
+    resp = core_retrain(IRIS, runs, seed=4, pipeline_config=config)
+    stats = decision(resp)["statistics"]
+    ids = [s for s in stats["slices"] if s["field"] == "id"]
+    assert len(ids) == 10 and stats["slices_omitted"] == {"id": 15}
+    absent = [s for s in stats["slices"] if s["field"] == "meta.absent"]
+    assert [(s["value"], s["n"]) for s in absent] == [("(missing)", 25)]
