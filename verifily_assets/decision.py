@@ -8,7 +8,7 @@ from verifily.registry.champion import champion_baseline
 from verifily.retrain import steps
 from verifily.tracking.runs import log_attestation, log_decision
 from verifily_assets.asset_schemas import DECISION_COLUMNS, column_schema
-from verifily_assets.decision_report import decision_markdown
+from verifily_assets.decision_report import decision_markdown, slice_metadata
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
 from verifily_assets.tracking import mlflow_metadata, mlflow_run_fails_with_step, warn
@@ -77,6 +77,7 @@ def decision(
             "signed_by": response["signed_by"],
             "chain_hash": response["chain_hash"],
             "champion_compared": str((d.get("champion") or {}).get("version") or "none"),
+            **{k: dg.MetadataValue.float(v) for k, v in slice_metadata(d).items()},
             **mlflow_metadata(state),
         },
     )
