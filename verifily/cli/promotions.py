@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 
 import click
 
+from verifily.config.locations import default_actor
 from verifily.registry import promote
 from verifily.registry.ledger import ledger_path, read_ledger, verify_ledger
 from verifily.signing.keys import SigningKeyError
@@ -16,7 +15,7 @@ from verifily.tracking.store import resolve_tracking_settings
 
 
 def _actor() -> str:
-    return os.environ.get("VERIFILY_ACTOR") or getpass.getuser()
+    return default_actor()
 
 
 @click.command()

@@ -12,6 +12,9 @@ import yaml
 from verifily.config.files import load_yaml_file
 from verifily.errors import InputError
 
+# Keys of a pipeline config that are not thresholds: who must approve (approval_policy.py).
+APPROVAL_KEYS = ("require_approval", "approval_ttl_hours")
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -50,8 +53,9 @@ def load_thresholds(
     if not isinstance(raw, dict):
         raise InputError(f"{where}: pipeline config must be a mapping")
     raw = raw.get("thresholds", raw) if isinstance(raw.get("thresholds"), dict) else raw
-    # The `training:` section belongs to verifily.training.choice (trainer choice per model).
-    raw = {k: v for k, v in raw.items() if k != "training"}
+    # The `training:` section belongs to verifily.training.choice (trainer choice per model),
+    # the approval keys to verifily.config.approval_policy.
+    raw = {k: v for k, v in raw.items() if k not in ("training", *APPROVAL_KEYS)}
     known = {f.name: f for f in fields(Thresholds)}
     values: dict = {}
     for key, value in raw.items():
