@@ -27,9 +27,7 @@ class ReviewConfig(dg.Config):
 
 
 @dg.op(name="review", tags={"kind": "approval"})
-def review(
-    context: dg.OpExecutionContext, config: ReviewConfig, mlflow: MLflowTracker
-) -> dg.Output[dict]:
+def review(context: dg.OpExecutionContext, config: ReviewConfig, mlflow: MLflowTracker) -> None:
     """Approve (re-verify the run, compare-and-swap on the champion) or reject the approval."""
     actor = config.actor or f"dagster ui (run {context.run.run_id})"
     with verifily_failure():
@@ -40,17 +38,12 @@ def review(
         else:
             closed = approvals.reject(config.approval_id, actor=actor, reason=config.reason)
     outcome = closed["outcome"] or {}
-    context.log.info(f"approval {closed['approval_id']} {closed['state']} by {actor}")
-    return dg.Output(
-        closed,
-        metadata={
-            "approval_id": closed["approval_id"],
-            "model": closed["model"],
-            "state": closed["state"],
-            "actor": actor,
-            "version": str(outcome.get("version") or "none"),
-            "ledger_seq": str(outcome.get("ledger_seq", "none")),
-        },
+    # No output (the run-scoped IO manager stores asset outputs only): the verdict is in the
+    # store, the ledger and the `decision` partition's observations; the run log says it too.
+    context.log.info(
+        f"approval {closed['approval_id']} of {closed['model']} {closed['state']} by {actor}"
+        + (f": champion is now v{outcome['version']}" if outcome.get("version") else "")
+        + f" (ledger entry #{outcome.get('ledger_seq')})"
     )
 
 
