@@ -3,6 +3,7 @@ and any secret written into the file, is an error naming the entry and field."""
 
 import pytest
 
+from tests.support.examples import REPO
 from verifily.errors import InputError
 from verifily.webhooks.hooks_config import Retry, load_webhooks
 
@@ -70,3 +71,9 @@ def test_bad_files_name_the_field(tmp_path, text, message):
     with pytest.raises(InputError, match=r".*") as e:
         load_webhooks(p)
     assert str(p) in str(e.value) and message in str(e.value)
+
+
+def test_the_shipped_example_file_loads():
+    cfg = load_webhooks(REPO / "config" / "webhooks.example.yaml")
+    assert [w.name for w in cfg.webhooks] == ["ops"]
+    assert len(cfg.webhooks[0].events) == 5
