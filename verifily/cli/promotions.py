@@ -57,7 +57,10 @@ def promotions(model: str, pubkeys: tuple, as_json: bool) -> None:
         for e in entries:
             d = e["details"]
             before = f"v{d['from_version']}" if d.get("from_version") else "none"
-            after = f"v{d['to_version']}" if d.get("to_version") else "(kept)"
+            # champion_kept is a refused move; approval entries (opened, rejected, expired)
+            # move nothing by design.
+            kept = "(kept)" if e["event"] == "champion_kept" else "(no move)"
+            after = f"v{d['to_version']}" if d.get("to_version") else kept
             click.echo(
                 f"#{e['seq']} {e['ts']} {e['event']}: {d['alias']} {before} -> {after} "
                 f"by {d['actor']}" + (f" [{d['decision']}]" if d.get("decision") else "")
@@ -67,6 +70,8 @@ def promotions(model: str, pubkeys: tuple, as_json: bool) -> None:
                     f"    re-decided against the champion in place: "
                     f"{d['redecision']['recommendation']}"
                 )
+            if d.get("approval_id"):
+                click.echo(f"    approval: {d['approval_id']}")
             for why in d.get("why") or []:
                 click.echo(f"    why: {why}")
         if problems:

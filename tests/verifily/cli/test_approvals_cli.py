@@ -80,7 +80,8 @@ def test_approve_and_reject_from_the_cli(mlflow_env, dagster_home, tmp_path):
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
     assert any(" approved: champion none -> v1 by alice" in x for x in lines), lines
-    assert any(" rejected: champion v1 -> (kept) by bob" in x for x in lines), lines
+    assert any(" rejected: champion v1 -> (no move) by bob" in x for x in lines), lines
+    assert f"    approval: {approval2['approval_id']}" in lines
     assert "    why: slices fine" in lines and "    why: drift" in lines
 
     missing = cli("reject", "apr-missing", "--reason", "x", home=dagster_home)
