@@ -15,6 +15,8 @@ from verifily.errors import InputError
 SLICE_OUTCOMES = ("investigate", "dont_ship")
 # Fewer resamples make the interval's ends themselves noisy; more only cost time.
 MIN_RESAMPLES, MAX_RESAMPLES = 100, 100_000
+# Keys of a pipeline config that are not thresholds: who must approve (approval_policy.py).
+APPROVAL_KEYS = ("require_approval", "approval_ttl_hours")
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,8 @@ def load_thresholds(
         raise InputError(f"{where}: pipeline config must be a mapping")
     raw = raw.get("thresholds", raw) if isinstance(raw.get("thresholds"), dict) else raw
     # The `training:` section belongs to verifily.training.choice (trainer choice per model),
-    # `slices:` to verifily.config.slices.
-    raw = {k: v for k, v in raw.items() if k not in ("training", "slices")}
+    # `slices:` to verifily.config.slices, the approval keys to verifily.config.approval_policy.
+    raw = {k: v for k, v in raw.items() if k not in ("training", "slices", *APPROVAL_KEYS)}
     known = {f.name: f for f in fields(Thresholds)}
     values: dict = {}
     for key, value in raw.items():

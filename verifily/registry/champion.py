@@ -19,8 +19,9 @@ from verifily.signing.keys import KeyRing
 from verifily.signing.keystore import trusted_keys
 
 CHAMPION, CHALLENGER = "champion", "challenger"
-# Ledger events that move an alias (`champion_kept` records a refused move).
-MOVES = ("alias_moved", "rollback")
+# Ledger events that move an alias (`champion_kept` records a refused move; `approved` is a
+# person's approval of a pending decision, moving `champion`).
+MOVES = ("alias_moved", "rollback", "approved")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import json
 import os
 from pathlib import Path
 
+from verifily.config.approval_policy import run_policy
 from verifily.decision.rules import INVESTIGATE, SHIP
 from verifily.errors import InputError
 from verifily.registry.champion import CHALLENGER, CHAMPION, Holder, holders, verified_ledger
@@ -54,9 +55,20 @@ def promote(
     """Apply a published retrain's decision to the registry; returns what moved (or why not).
 
     The champion it expects is the one its decision recorded (`decision.json`'s `champion`).
+    A SHIP whose pipeline config says `require_approval: true` moves nothing: it waits for a
+    person (verifily.approvals).
     """
     d = Path(run_dir)
     decision = json.loads((d / "decision" / "decision.json").read_text())
+    if decision["recommendation"] == SHIP and run_policy(d).require_approval:
+        meta = json.loads((d / "run_meta.json").read_text())
+        return {
+            "moved": False,
+            "model": meta["project_id"],
+            "alias": CHAMPION,
+            "reason": "held for approval (the pipeline config says require_approval: true)",
+            "held_for_approval": True,
+        }
     return promote_candidate(
         settings,
         d,
