@@ -6,7 +6,7 @@ import time
 import dagster as dg
 import pytest
 
-from tests.support.daemon import Daemon, runs_with, wait_for, write_instance
+from tests.support.daemon import Daemon, runs_with, sensor_ticks, wait_for, write_instance
 from tests.support.examples import IRIS
 from tests.support.feeds import append_jsonl, records
 from tests.support.postgres import new_database
@@ -60,6 +60,10 @@ def test_appends_trigger_retrains_and_restart_gives_no_duplicate(
     daemon = Daemon(home, env, tmp_path / "daemon.log").start()
     t0 = time.monotonic()
     try:
+        # A run-status sensor starts from the events after its first tick: a run made before
+        # it (a loaded machine evaluates ~20 sensors slowly) would go unrecorded.
+        for name in ("job_events_starting", "job_events_started", "job_events_success"):
+            wait_for(lambda n=name: sensor_ticks(instance, n), 120, f"{name}'s first tick", daemon)
         append_jsonl(feed_dir / "part-0.jsonl", records(0, 50))
         append_records(db_url, records(0, 50, prefix="p"), "ingest-1")
 
@@ -82,14 +86,14 @@ def test_appends_trigger_retrains_and_restart_gives_no_duplicate(
             events = wait_for(
                 lambda r=run: (
                     {e["status"]: e for e in store.events(r.dagster_run.run_id)}
-                    if {"scheduled", "started", "completed"}
+                    if {"queued", "started", "completed"}
                     <= {e["status"] for e in store.events(r.dagster_run.run_id)}
                     else None
                 ),
-                60, "scheduled/started/completed job events", daemon,
+                60, "queued/started/completed job events", daemon,
             )  # fmt: skip
             assert events["completed"]["details"]["run_dir"] == run_dir
-            assert events["scheduled"]["details"]["window_to"] == "50"
+            assert events["queued"]["details"]["window_to"] == "50"
             print(f"{model}: run done and recorded at {time.monotonic() - t0:.1f}s")
 
         # Kill the daemon right after the next window's run was requested; restart it.
