@@ -355,8 +355,24 @@ def test_person_browses_lineage_materializes_and_reads_the_decision(dagster_ui, 
         lambda: reasons_shown() and browser.find_elements(By.XPATH, heading),
     )
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", shown[0])
-    page = " ".join(browser.find_element(By.TAG_NAME, "body").text.split())
-    shot(browser, "decision", readme=True)
+
+    def page_text():
+        # A live refresh can fold the Markdown again between reads: unfold it, then read.
+        reasons_shown()
+        return " ".join(browser.find_element(By.TAG_NAME, "body").text.split())
+
+    def all_on_page():
+        page = page_text()
+        rules_shown = all(
+            r["rule"] in page and " ".join(r["message"].split()) in page
+            for r in recorded["rules_fired"]
+        )
+        return page if f"{rec}:" in page and rules_shown else None
+
+    try:
+        page = wait_until("the recommendation and every rule's message on the page", all_on_page)
+    finally:
+        shot(browser, "decision", readme=True)
     assert f"{rec}:" in page, "the recommendation is not on the page"
     for rule in recorded["rules_fired"]:
         assert rule["rule"] in page and " ".join(rule["message"].split()) in page, rule
