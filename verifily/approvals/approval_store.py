@@ -8,14 +8,13 @@ the expiry) closing one approval at once cannot both win. The signed ledger mirr
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from verifily.jobstore.events import JobEventStore
+from verifily.jobstore.events import JobEventStore, event_time
 from verifily.rundir.audit import utc_now
 
 PENDING, APPROVED, REJECTED, EXPIRED = "pending", "approved", "rejected", "expired"
@@ -56,23 +55,13 @@ def _row(r) -> dict:
     return d
 
 
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 class ApprovalStore:
     """Approvals keyed by approval id, in the jobs database."""
-
-    _ready: set[str] = set()
-    _ready_lock = threading.Lock()
 
     def __init__(self, url: str | None = None):
         events = JobEventStore(url)
         self.url, self.engine = events.url, events.engine
-        with self._ready_lock:
-            if self.url not in self._ready:
-                _metadata.create_all(self.engine)
-                self._ready.add(self.url)
+        events.create_once(_metadata)
 
     def open(
         self,
@@ -99,14 +88,14 @@ class ApprovalStore:
             "reasons": json.dumps(reasons, sort_keys=True),
             "champion": json.dumps(champion, sort_keys=True),
             "dagster_run_id": dagster_run_id,
-            "opened_at": _iso(t),
-            "expires_at": _iso(t + timedelta(hours=ttl_hours)),
+            "opened_at": event_time(t),
+            "expires_at": event_time(t + timedelta(hours=ttl_hours)),
             "state": PENDING,
             "closed_at": None,
             "actor": None,
             "reason": None,
             "outcome": None,
-            "changed_at": _iso(t),
+            "changed_at": event_time(t),
         }
         try:
             with self.engine.begin() as conn:
@@ -155,7 +144,7 @@ class ApprovalStore:
         """Pending approvals whose time ran out."""
         t = approvals_table.c
         return self._select(
-            sa.and_(t.state == PENDING, t.expires_at <= _iso(now or datetime.now(UTC)))
+            sa.and_(t.state == PENDING, t.expires_at <= event_time(now or datetime.now(UTC)))
         )
 
     def close(

@@ -23,6 +23,7 @@ from verifily.approvals.approval_store import (
 from verifily.config.approval_policy import run_policy
 from verifily.decision.rules import INVESTIGATE, SHIP
 from verifily.errors import Conflict, InputError, NotFound
+from verifily.jobstore.events import event_time
 from verifily.registry.approved import approve_move, record_verdict
 from verifily.registry.ledger import ledger_path
 from verifily.rundir.validation import verify_run_dir
@@ -135,7 +136,8 @@ def _pending(store: ApprovalStore, approval_id: str, ledger: Path, signer, now) 
     approval = store.get(approval_id)
     if approval is None:
         raise NotFound(f"approval {approval_id!r} does not exist")
-    if approval["state"] == PENDING and approval["expires_at"] <= _now_iso(now):
+    now_text = event_time(now or datetime.now(UTC))
+    if approval["state"] == PENDING and approval["expires_at"] <= now_text:
         _expire(store, approval, ledger, signer)
         approval = store.get(approval_id) or approval
     if approval["state"] != PENDING:
@@ -145,10 +147,6 @@ def _pending(store: ApprovalStore, approval_id: str, ledger: Path, signer, now) 
             f"{approval['closed_at']}; nothing changed"
         )
     return approval
-
-
-def _now_iso(now: datetime | None) -> str:
-    return (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def approve(

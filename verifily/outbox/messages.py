@@ -11,13 +11,12 @@ daemon's sensor and `verifily webhooks deliver`) never send one attempt twice.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from verifily.jobstore.events import JobEventStore
+from verifily.jobstore.events import JobEventStore, event_time
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # How long a lease holds a message for one drainer's attempt (longer than any send).
@@ -46,29 +45,18 @@ outbox_table = sa.Table(
 )
 
 
-def iso(t: datetime) -> str:
-    """A time as the outbox stores it (sortable text, UTC)."""
-    return t.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 class Outbox:
     """Outgoing messages of every topic."""
-
-    _ready: set[str] = set()
-    _ready_lock = threading.Lock()
 
     def __init__(self, url: str | None = None):
         events = JobEventStore(url)
         self.url, self.engine = events.url, events.engine
-        with self._ready_lock:
-            if self.url not in self._ready:
-                _metadata.create_all(self.engine)
-                self._ready.add(self.url)
+        events.create_once(_metadata)
 
     def add(self, topic: str, messages: list[tuple[str, str, str, str]]) -> list[str]:
         """Store (message id, target, kind, body) messages in one transaction; returns their
         ids."""
-        now = iso(datetime.now(UTC))
+        now = event_time(datetime.now(UTC))
         rows = [
             {
                 "message_id": message_id or uuid.uuid4().hex,
@@ -98,7 +86,7 @@ class Outbox:
         at = now or datetime.now(UTC)
         q = (
             sa.select(outbox_table)
-            .where(t.topic == topic, t.state == PENDING, t.next_attempt_at <= iso(at))
+            .where(t.topic == topic, t.state == PENDING, t.next_attempt_at <= event_time(at))
             .order_by(t.next_attempt_at)
             .limit(limit)
         )
@@ -113,14 +101,14 @@ class Outbox:
                         t.state == PENDING,
                         t.next_attempt_at == row["next_attempt_at"],
                     )
-                    .values(next_attempt_at=iso(at + timedelta(seconds=LEASE_SECONDS)))
+                    .values(next_attempt_at=event_time(at + timedelta(seconds=LEASE_SECONDS)))
                 )
                 if won.rowcount == 1:
                     leased.append(row)
         return leased
 
     def delivered(self, message_id: str, status: int) -> None:
-        now = iso(datetime.now(UTC))
+        now = event_time(datetime.now(UTC))
         with self.engine.begin() as conn:
             conn.execute(
                 outbox_table.update()
@@ -139,7 +127,7 @@ class Outbox:
         self, message_id: str, *, status: int | None, error: str, retry_at: datetime | None
     ) -> None:
         """One attempt failed: retry at `retry_at`, or give up (None)."""
-        now = iso(datetime.now(UTC))
+        now = event_time(datetime.now(UTC))
         with self.engine.begin() as conn:
             conn.execute(
                 outbox_table.update()
@@ -148,7 +136,7 @@ class Outbox:
                     state=PENDING if retry_at is not None else FAILED,
                     attempts=outbox_table.c.attempts + 1,
                     last_attempt_at=now,
-                    next_attempt_at=iso(retry_at) if retry_at is not None else now,
+                    next_attempt_at=event_time(retry_at) if retry_at is not None else now,
                     last_status=status,
                     last_error=error[:2000],
                 )
