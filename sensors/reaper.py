@@ -12,15 +12,18 @@ from resources.mlflow_tracker import MLflowTracker
 from verifily.retrain.owner import owner_gone
 from verifily.rundir.sweep import sweep_abandoned
 from verifily.tags import (
+    JOB_ID,
     OWNER_HOST,
     OWNER_PID,
     OWNER_STARTED,
+    PARTITION,
     RETRAIN_JOB,
     STAGING_DIR,
 )
 from verifily.tracking.outbox import TrackingOutbox
 from verifily.tracking.record import has_start, record_failed
 from verifily.tracking.store import TrackingSettings
+from verifily.webhooks.emit import notify
 
 RS = dg.DagsterRunStatus
 REAPER_INTERVAL_SECONDS = 10
@@ -50,6 +53,12 @@ def reap_zombie_runs(
             continue
         instance.report_run_failed(run, message=f"{reason}; the run was marked failed")
         reaped.append((run.run_id, reason))
+        # An in-process run: the run-status sensors never see it, so its failure is sent here.
+        notify(
+            "run_failed",
+            {"model": tags.get(PARTITION), "job_id": tags.get(JOB_ID) or run.run_id,
+             "dagster_run_id": run.run_id, "error": reason},
+        )  # fmt: skip
         staging = tags.get(STAGING_DIR)
         if staging:
             sweep_abandoned(Path(staging).parent, lambda run_id: _ended(instance, run_id))

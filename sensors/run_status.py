@@ -9,6 +9,7 @@ import dagster as dg
 from verifily.jobstore.events import JobEventStore, event_time
 from verifily.rundir.audit import utc_now
 from verifily.tags import JOB_ID, MONITOR_ID, PARTITION, PREFIX, RUN_KEY, TRIGGER, TRIGGER_MONITOR
+from verifily.webhooks.emit import notify
 
 SOURCE = "dagster"
 # Dagster run status -> the job event status the jobs API reports. A queued instance passes
@@ -136,11 +137,18 @@ def build_run_status_sensors(interval: int, job: Any) -> list[dg.SensorDefinitio
             for e in steps
             if e.step_failure_data.error
         ]
-        _record(
-            context.instance,
-            context.dagster_run,
-            "failed",
-            error="\n".join(errors) or context.failure_event.message or "run failed",
-        )
+        error = "\n".join(errors) or context.failure_event.message or "run failed"
+        # Only a first delivery notifies: a redelivered failure sends no second webhook.
+        if _record(context.instance, context.dagster_run, "failed", error=error):
+            run = context.dagster_run
+            notify(
+                "run_failed",
+                {
+                    "model": (run.tags or {}).get(PARTITION),
+                    "job_id": job_id_of(run),
+                    "dagster_run_id": run.run_id,
+                    "error": error,
+                },
+            )
 
     return [*sensors, failed]

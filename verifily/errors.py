@@ -32,3 +32,17 @@ class NotImplementedModeError(VerifilyError):
 
     exit_code = 69
     http_status = 501
+
+
+class NotFound(InputError):
+    """A named thing (an approval, a job) does not exist."""
+
+    http_status = 404
+
+
+class Conflict(VerifilyError):
+    """The request is well formed but the state refuses it: an approval already closed or
+    expired, a champion that moved since the decision. Nothing was changed."""
+
+    exit_code = 1
+    http_status = 409

@@ -9,6 +9,8 @@ PREFIX = "verifily/"
 
 # -- Dagster names -------------------------------------------------------------------------------
 RETRAIN_JOB = "retrain_job"
+# A person's verdict on a pending approval, launched from the launchpad.
+REVIEW_JOB = "review_candidate"
 # The dynamic partitions definition: one partition per model id.
 MODEL_PARTITIONS_NAME = "model_id"
 

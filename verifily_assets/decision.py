@@ -7,8 +7,9 @@ from verifily.decision import gates
 from verifily.registry.champion import champion_baseline
 from verifily.retrain import steps
 from verifily.tracking.record import log_attestation, log_decision
+from verifily.webhooks.emit import notify
 from verifily_assets.asset_schemas import DECISION_COLUMNS, column_schema
-from verifily_assets.decision_report import decision_markdown
+from verifily_assets.decision_report import decision_markdown, slice_metadata
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
 from verifily_assets.tracking import mlflow_metadata, mlflow_run_fails_with_step, warn
@@ -58,6 +59,9 @@ def decision(
     }
     d = state["decision"]
     context.log.info(f"decision {d['recommendation']} for {response['run_dir']}")
+    warning = notify("decision", decision_event(d, response, context.partition_key))
+    if warning:
+        context.log.warning(warning)
     return dg.MaterializeResult(
         value=response,
         metadata={
@@ -75,6 +79,7 @@ def decision(
             "signed_by": response["signed_by"],
             "chain_hash": response["chain_hash"],
             "champion_compared": str((d.get("champion") or {}).get("version") or "none"),
+            **{k: dg.MetadataValue.float(v) for k, v in slice_metadata(d).items()},
             **mlflow_metadata(state),
         },
     )
@@ -93,3 +98,21 @@ def run_contract(decision: dict) -> dg.AssetCheckResult:
             "attestation_digest": str(gate["attestation_digest"] or "none"),
         },
     )
+
+
+def decision_event(d: dict, response: dict, model: str) -> dict:
+    """What a `decision` webhook carries: the outcome, every rule that fired, where the run is."""
+    return {
+        "model": model,
+        "recommendation": d["recommendation"],
+        "rules_fired": [
+            {"rule": f["rule"], "outcome": f["outcome"], "message": f["message"]}
+            for f in d["rules_fired"]
+        ],
+        "primary_metric": d["primary_metric"],
+        "candidate_metrics": d["candidate_metrics"],
+        "run_dir": response["run_dir"],
+        "attestation_digest": response["attestation_digest"],
+        "dagster_run_id": response["run_id"],
+        "champion_compared": d.get("champion"),
+    }

@@ -14,18 +14,21 @@ from resources.io_manager import RunScopedIOManager
 from resources.jobs_db import JobsDatabase
 from resources.mlflow_tracker import MLflowTracker
 from sensors.api_jobs import build_api_job_sensors
+from sensors.approvals_watch import approvals_watch
 from sensors.automation import automation
 from sensors.mlflow_runs import mlflow_run_failures
 from sensors.model_partitions import model_partitions_sensor
 from sensors.reaper import zombie_run_reaper
 from sensors.target import RetrainTarget
 from sensors.tracking_outbox import tracking_outbox
+from sensors.webhook_deliveries import webhook_deliveries
 from verifily_assets.contamination import contamination_gate, contamination_report
 from verifily_assets.dataset import dataset_artifact, dataset_integrity
 from verifily_assets.decision import decision, run_contract
 from verifily_assets.executor import build_executor, k8s_enabled, k8s_resources, storage_paths
 from verifily_assets.jobs import retrain_job
 from verifily_assets.promotion import promotion
+from verifily_assets.review_job import review_candidate
 from verifily_assets.run_config import retrain_run_request
 from verifily_assets.training import eval_results, retrain_run
 
@@ -63,12 +66,14 @@ defs = dg.Definitions(
         promotion,
     ],
     asset_checks=[dataset_integrity, contamination_gate, run_contract],
-    jobs=[retrain_job],
+    jobs=[retrain_job, review_candidate],
     sensors=[
         model_partitions_sensor,
         mlflow_run_failures,
         tracking_outbox,
         zombie_run_reaper,
+        webhook_deliveries,
+        approvals_watch,
         *build_api_job_sensors(RETRAIN_TARGET),
         *automation_sensors,
         *k8s_sensors(),

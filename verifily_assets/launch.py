@@ -24,6 +24,7 @@ from verifily.tags import (
 )
 from verifily.tracking.outbox import TrackingOutbox
 from verifily.tracking.record import has_start, record_failed
+from verifily.webhooks.emit import notify
 from verifily_assets.definitions import SETTINGS, defs
 from verifily_assets.partitions import ensure_model_partition
 from verifily_assets.run_config import request_config, retrain_run_config, retrain_tags
@@ -151,6 +152,12 @@ def run_retrain(
     if not result.success:
         error = _failure(result)
         fail_mlflow_run_of(instance, result.run_id, f"dagster run failed: {error}")
+        # The run-status sensors never see an in-process run: its failure is announced here.
+        notify(
+            "run_failed",
+            {"model": model_id, "job_id": result.run_id, "dagster_run_id": result.run_id,
+             "error": str(error)},
+        )  # fmt: skip
         raise error
     return {**result.output_for_node("decision"), "run_id": result.run_id}
 

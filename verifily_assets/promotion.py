@@ -7,9 +7,11 @@ from pathlib import Path
 import dagster as dg
 
 from resources.mlflow_tracker import MLflowTracker
+from verifily.approvals.review import open_for_run
 from verifily.registry.ledger import ledger_path
 from verifily.registry.promote import promote
 from verifily.tracking.record import record_failed, record_finish
+from verifily.webhooks.emit import notify
 from verifily_assets.failures import verifily_failure
 from verifily_assets.partitions import MODEL_PARTITIONS
 from verifily_assets.tracking import mlflow_run_fails_with_step
@@ -25,7 +27,8 @@ def promotion(
     context: dg.AssetExecutionContext, decision: dict, mlflow: MLflowTracker
 ) -> dg.MaterializeResult:
     """The model version the decision promoted: SHIP -> champion (compare-and-swap on the
-    champion the decision compared with), INVESTIGATE -> challenger."""
+    champion the decision compared with), INVESTIGATE -> challenger and a pending approval
+    (a SHIP too where the pipeline config says require_approval: true)."""
     meta = json.loads((Path(decision["run_dir"]) / "run_meta.json").read_text())
     key, tracking_error = meta.get("tracking_key"), meta.get("mlflow_error")
     run_id = meta.get("mlflow_run_id")
@@ -53,7 +56,19 @@ def promotion(
             record_failed(settings, key, tracking_error)
         except Exception as e:
             context.log.warning(f"could not queue the FAILED close of MLflow run {key}: {e}")
+    with verifily_failure():
+        approval = open_for_run(
+            decision["run_dir"], opened_by=f"verifily (dagster run {context.run.run_id})"
+        )
+    if approval:
+        context.log.info(
+            f"{result['model']}: approval {approval['approval_id']} pending until "
+            f"{approval['expires_at']} (verifily approve|reject)"
+        )
     if result["moved"]:
+        warning = notify("promotion", {**result, "run_dir": decision["run_dir"]})
+        if warning:
+            context.log.warning(warning)
         context.log.info(
             f"{result['model']}: alias {result['alias']} moved "
             f"{result['from_version'] or 'none'} -> v{result['version']}"
@@ -62,7 +77,7 @@ def promotion(
         context.log.warning(f"{result['model']}: champion not moved: {result['reason']}")
     redecision = result.get("redecision")
     return dg.MaterializeResult(
-        value=result,
+        value={**result, **({"approval_id": approval["approval_id"]} if approval else {})},
         metadata={
             "model": result["model"],
             "moved": dg.MetadataValue.bool(result["moved"]),
@@ -76,6 +91,8 @@ def promotion(
             # Where this promotion sits in the signed ledger (an anchor against truncation).
             "ledger_seq": str(result.get("ledger_seq", "none")),
             "ledger_entry_sha256": str(result.get("ledger_entry_sha256") or "none"),
+            # The decision waits for a person: approve or reject this id.
+            "approval_id": str(approval["approval_id"] if approval else "none"),
         },
     )
 

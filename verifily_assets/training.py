@@ -78,6 +78,13 @@ def retrain_run(
     )
 
 
+def rescored_text(rescore: dict) -> str:
+    """Whether real mode scored the baseline's model on these very records, and if not why."""
+    if not rescore:
+        return "no baseline"
+    return f"yes: {rescore['run_dir']}" if rescore.get("rescored") else f"no: {rescore['why']}"
+
+
 @dg.asset(
     partitions_def=MODEL_PARTITIONS,
     group_name="training",
@@ -104,6 +111,9 @@ def eval_results(
             **{k: dg.MetadataValue.float(v) for k, v in metrics.items()},
             "n_eval": dg.MetadataValue.int(state["eval_results"]["n_eval"]),
             "metrics": metrics_table(metrics),
+            **(
+                {"baseline_rescored": rescored_text(state["rescore"])} if "rescore" in state else {}
+            ),
             **mlflow_metadata(state),
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import time
 import uuid
@@ -11,6 +12,7 @@ from urllib.parse import quote
 import requests
 
 from verifily.api.schemas import (
+    Approval,
     JobList,
     JobRecord,
     JobStatusResponse,
@@ -132,3 +134,27 @@ class VerifilyClient:
         """Report a worker's status transition and/or metrics for a job."""
         body = {"status": status, **{k: v for k, v in fields.items() if v is not None}}
         return self._call("POST", f"/retraining/jobs/{quote(job_id, safe='')}/events", json=body)
+
+    def list_approvals(self, model: str | None = None, state: str | None = None) -> list[Approval]:
+        """Approvals, oldest first, of a model and/or in a state (pending, approved, ...)."""
+        params = {k: v for k, v in {"model": model, "state": state}.items() if v is not None}
+        data = self._call("GET", "/v1/approvals", params=params)
+        return [Approval(**a) for a in data["approvals"]]
+
+    @staticmethod
+    def _actor(actor: str | None) -> str:
+        return actor or os.environ.get("VERIFILY_ACTOR") or getpass.getuser()
+
+    def approve(self, approval_id: str, reason: str, actor: str | None = None) -> Approval:
+        """Approve a pending approval: `champion` moves to its run (VerifilyAPIError 409 when
+        the champion moved since the decision, or it is no longer pending). Actor: `actor`,
+        else VERIFILY_ACTOR, else the OS user."""
+        body = {"reason": reason, "actor": self._actor(actor)}
+        path = f"/v1/approvals/{quote(approval_id, safe='')}/approve"
+        return Approval(**self._call("POST", path, json=body))
+
+    def reject(self, approval_id: str, reason: str, actor: str | None = None) -> Approval:
+        """Reject a pending approval: nothing moves; the ledger records who and why."""
+        body = {"reason": reason, "actor": self._actor(actor)}
+        path = f"/v1/approvals/{quote(approval_id, safe='')}/reject"
+        return Approval(**self._call("POST", path, json=body))

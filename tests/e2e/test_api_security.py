@@ -4,6 +4,8 @@ nothing outside the data roots read (atime, under relatime) or written (tree sna
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -248,4 +250,14 @@ def test_no_file_is_read_through_a_link_and_bad_content_is_named(stack, tmp_path
                                     "project_id": "sec"})  # fmt: skip
     assert r.status_code == 200, r.text
     assert r.json()["decision"] == "INVESTIGATE"
-    assert any("files['config.yaml'] is 12345" in why for why in r.json()["reasons"]), r.json()
+    # Since run directories are signed, the first problem named is the edited contract itself
+    # (its content no longer matches the attestation); validate lists the malformed value too.
+    assert any(
+        "baseline" in why and "does not verify" in why and "hashes.json" in why
+        for why in r.json()["reasons"]
+    ), r.json()
+    out = subprocess.run(
+        [sys.executable, "-m", "verifily", "validate", str(base)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 1 and "files['config.yaml'] is 12345" in out.stdout + out.stderr, out

@@ -355,8 +355,24 @@ def test_person_browses_lineage_materializes_and_reads_the_decision(dagster_ui, 
         lambda: reasons_shown() and browser.find_elements(By.XPATH, heading),
     )
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", shown[0])
-    page = " ".join(browser.find_element(By.TAG_NAME, "body").text.split())
-    shot(browser, "decision", readme=True)
+
+    def page_text():
+        # A live refresh can fold the Markdown again between reads: unfold it, then read.
+        reasons_shown()
+        return " ".join(browser.find_element(By.TAG_NAME, "body").text.split())
+
+    def all_on_page():
+        page = page_text()
+        rules_shown = all(
+            r["rule"] in page and " ".join(r["message"].split()) in page
+            for r in recorded["rules_fired"]
+        )
+        return page if f"{rec}:" in page and rules_shown else None
+
+    try:
+        page = wait_until("the recommendation and every rule's message on the page", all_on_page)
+    finally:
+        shot(browser, "decision", readme=True)
     assert f"{rec}:" in page, "the recommendation is not on the page"
     for rule in recorded["rules_fired"]:
         assert rule["rule"] in page and " ".join(rule["message"].split()) in page, rule
@@ -435,3 +451,81 @@ def run_status_on_page(driver) -> str | None:
         if driver.find_elements(By.XPATH, f"//*[normalize-space(text())='{status}']"):
             return status
     return None
+
+
+def test_person_finds_a_pending_approval_and_reviews_it_from_the_launchpad(
+    dagster_ui, instance, browser, tmp_path
+):
+    """An INVESTIGATE of model churn opens an approval; the daemon's approvals sensor shows it
+    as an observation on churn's `decision` partition, where a person finds it; they launch
+    `review_candidate` from its launchpad with the id, verdict and reason; champion moves."""
+    # Imported here: the code location's door, as the CLI uses it (start-up cost of Dagster).
+    from verifily.approvals.approval_store import ApprovalStore
+    from verifily.registry.champion import current_champion
+    from verifily_assets.launch import run_retrain
+
+    base = dagster_ui
+    cfg = tmp_path / "pipeline.yaml"
+    cfg.write_text("min_metric: 0.82\ninvestigate_band: 0.02\n")
+    wait_until(
+        "the churn partition",
+        lambda: "churn" in set(instance.get_dynamic_partitions("model_id")),
+    )
+    resp = run_retrain(
+        {
+            "dataset_dir": str(IRIS),
+            "project_id": "churn",
+            "pipeline_config": str(cfg),
+            "output_dir": str(tmp_path / "runs"),
+        },
+        instance=instance,
+    )
+    assert resp["decision"] == "INVESTIGATE"
+    [approval] = ApprovalStore().list("churn", "pending")
+    approval_id = approval["approval_id"]
+
+    # 1. The pending approval on the decision asset's churn partition (an observation).
+    def observed():
+        open_page(browser, base + "/assets/decision?view=events&partition=churn")
+        time.sleep(2)
+        page = browser.find_element(By.TAG_NAME, "body").text
+        return approval_id in page and "pending" in page
+
+    try:
+        wait_until("the pending approval on the decision asset", observed, timeout=90)
+    finally:
+        shot(browser, "approval", readme=True)
+
+    # 2. The review_candidate launchpad: the approval id, the verdict and the reason.
+    open_page(
+        browser, base + "/locations/verifily_assets.definitions/jobs/review_candidate/playground"
+    )
+    editor = "document.querySelector('.CodeMirror.cm-s-config-editor').CodeMirror"
+    wait_until("the launchpad editor", lambda: browser.execute_script(f"return !!{editor}"))
+    config = (
+        "ops:\n  review:\n    config:\n"
+        f"      approval_id: {approval_id}\n      verdict: approve\n"
+        "      reason: the near-threshold f1 is fine for churn\n"
+    )
+    browser.execute_script(f"{editor}.setValue(arguments[0])", config)
+    shot(browser, "review_launchpad")
+    click(browser, "//button[normalize-space()='Launch Run' and not(@disabled)]", "Launch Run")
+    url = wait_until(
+        "the review run page", lambda: "/runs/" in browser.current_url and browser.current_url
+    )
+    run_id = url.rsplit("/runs/", 1)[1].split("?")[0]
+    status = wait_until(
+        f"review run {run_id} to finish on its page",
+        lambda: (
+            run_status_on_page(browser) in ("Success", "Failure", "Canceled")
+            and run_status_on_page(browser)
+        ),
+        timeout=180,
+    )
+    shot(browser, "review_run")
+    assert status == "Success", f"the review run {run_id} ended {status}"
+    closed = ApprovalStore().get(approval_id)
+    assert closed is not None and closed["state"] == "approved"
+    assert closed["actor"] == f"dagster ui (run {run_id})"
+    holder = current_champion("churn")
+    assert holder is not None and holder.run_dir == resp["run_dir"]

@@ -2,8 +2,7 @@
 routing, transient-error retries, record decoding, the tick's one query, and changes caught."""
 
 import time
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -182,7 +181,9 @@ def test_a_client_error_is_not_retried_and_names_the_code(server, writer):
 def test_values_decode_to_json_record_fields(server, writer):
     mapping = RecordMapping(input="text", output="label", id="uid", meta=("when", "tags", "score"))
     q = GraphQueries(mapping=mapping)
-    zoned = datetime(2026, 11, 1, 10, 0, 0, 123456, tzinfo=ZoneInfo("Europe/Stockholm"))
+    # A fixed offset, not a ZoneInfo: the driver asks a ZoneInfo for the offset of its own
+    # DateTime type, which the C zoneinfo reads as a datetime (segfaults or a wrong hour).
+    zoned = datetime(2026, 11, 1, 10, 0, 0, 123456, tzinfo=timezone(timedelta(hours=1)))
     big = 2**40
     w = GraphWriter(server.uri, USER, PASSWORD, queries=q)
     w.write_entities(

@@ -3,7 +3,7 @@
 from verifily.config.pipeline import Thresholds
 from verifily.decision.rules import decide
 from verifily_assets.asset_schemas import metrics_table
-from verifily_assets.decision_report import decision_markdown
+from verifily_assets.decision_report import decision_markdown, slice_metadata
 
 
 def _decision(candidate, baseline=None):
@@ -61,3 +61,46 @@ def test_metrics_table_rows_follow_the_schema():
         {"metric": "exact_match", "value": 0.25},
         {"metric": "f1", "value": 0.5},
     ]
+
+
+def test_intervals_rescoring_and_a_table_per_slice():
+    evidence = {
+        "rescored": True,
+        "why_not_rescored": None,
+        "eval_split_sha256": {"candidate": "ab" * 32, "baseline": "ab" * 32},
+        "n_eval": 400,
+        "method": "paired bootstrap",
+        "resamples": 2000,
+        "confidence": 0.95,
+        "seed": 7,
+        "metrics": {
+            "f1": {"candidate": 0.86, "baseline": 0.83, "delta": 0.03, "interval": [-0.02, 0.08],
+                   "candidate_interval": [0.82, 0.89]},
+            "exact_match": {"candidate": 0.86, "baseline": 0.83, "delta": 0.03,
+                            "interval": [-0.02, 0.08], "candidate_interval": [0.82, 0.89],
+                            "mcnemar": {"candidate_only_right": 30, "baseline_only_right": 18,
+                                        "p_value": 0.11}},
+        },
+        "slices": [
+            {"field": "meta.lang", "value": "fr", "n": 133, "min_count": 30, "judged": True,
+             "candidate": 0.57, "baseline": 1.0, "delta": -0.43, "interval": [-0.51, -0.34],
+             "candidate_interval": [0.49, 0.66]},
+            {"field": "meta.lang", "value": "xx", "n": 4, "min_count": 30, "judged": False,
+             "candidate": 0.5, "baseline": 0.75, "delta": -0.25, "interval": [-0.75, 0.25],
+             "candidate_interval": [0.0, 1.0]},
+        ],
+    }  # fmt: skip
+    d = decide(
+        {"f1": 0.86, "exact_match": 0.86},
+        Thresholds(),
+        baseline_metrics={"f1": 0.80, "exact_match": 0.80},
+        baseline_label="champion m v1",
+        evidence=evidence,
+    )
+    assert [f["rule"] for f in d["rules_fired"]] == ["inconclusive", "slice_regression"]
+    md = decision_markdown(d, {"run_dir": "/r"})
+    assert "| f1 (primary) | 0.8600 | 0.8300 | 0.0300 | [-0.0200, +0.0800] |  |" in md
+    assert "| 0.1100 |" in md and "re-scored on the candidate's eval split" in md
+    assert "| meta.lang=fr | 133 | 0.5700 | 1.0000 | -0.4300 | [-0.5100, -0.3400] | yes |" in md
+    assert "| meta.lang=xx | 4 |" in md and "no (min_count 30)" in md
+    assert slice_metadata(d) == {"f1 [meta.lang=fr]": 0.57, "f1 [meta.lang=xx]": 0.5}

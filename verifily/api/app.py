@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from verifily.api.jobs.service import JobService
 from verifily.api.responses import SafeJSONResponse, validation_detail
-from verifily.api.routes import graphql_api, intelgraph, v1
+from verifily.api.routes import approvals_routes, graphql_api, intelgraph, v1
 from verifily.api.schemas import INVALID_TEXT
 from verifily.api.security import GuardMiddleware
 from verifily.api.settings import ApiSettings
@@ -58,6 +58,7 @@ def create_app(
 
     app.include_router(v1.router)
     app.include_router(intelgraph.router)
+    app.include_router(approvals_routes.router)
     app.include_router(graphql_api.router)
     app.add_middleware(
         GuardMiddleware, api_key=settings.api_key, max_body_bytes=settings.max_body_bytes

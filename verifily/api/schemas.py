@@ -159,3 +159,46 @@ class JobList(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+ApprovalState = Literal["pending", "approved", "rejected", "expired"]
+
+
+class ApprovalVerdictBody(StrictBody):
+    """A person's verdict on a pending approval: who takes it and why (both recorded in the
+    signed ledger)."""
+
+    reason: str = Field(min_length=1, max_length=2000, description="Why; required")
+    actor: str = Field(min_length=1, max_length=200, description="Who takes the decision")
+
+
+class ApprovalReason(BaseModel):
+    """One rule of the decision that asked for a person (whatever decision.json lists)."""
+
+    rule: str
+    outcome: str
+    message: str
+
+
+class Approval(BaseModel):
+    """A decision that waits for a person, or what they decided."""
+
+    approval_id: str
+    model: str
+    state: ApprovalState
+    recommendation: str
+    reasons: list[ApprovalReason]
+    run_dir: str
+    attestation_digest: str
+    champion: dict[str, Any] | None = None
+    dagster_run_id: str | None = None
+    opened_at: str
+    expires_at: str
+    closed_at: str | None = None
+    actor: str | None = None
+    reason: str | None = None
+    outcome: dict[str, Any] | None = None
+
+
+class ApprovalList(BaseModel):
+    approvals: list[Approval]

@@ -9,7 +9,16 @@ import sys
 
 import click
 
-from verifily.cli import datasets, outbox_commands, promotions, retraining, servers, trust
+from verifily.cli import (
+    approvals,
+    datasets,
+    outbox_commands,
+    promotions,
+    retraining,
+    servers,
+    trust,
+    webhooks_log,
+)
 from verifily.errors import VerifilyError
 
 
@@ -28,6 +37,10 @@ for command in (
     datasets.contamination,
     promotions.promotions,
     promotions.rollback,
+    approvals.approvals,
+    approvals.approve,
+    approvals.reject,
+    webhooks_log.webhooks,
     servers.serve,
     servers.ui,
     servers.mlflow,

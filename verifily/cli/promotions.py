@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 
 import click
 
+from verifily.config.locations import default_actor
 from verifily.registry import promote
 from verifily.registry.ledger import ledger_path, read_ledger, verify_ledger
 from verifily.signing.keys import SigningKeyError
@@ -16,7 +15,7 @@ from verifily.tracking.store import resolve_tracking_settings
 
 
 def _actor() -> str:
-    return os.environ.get("VERIFILY_ACTOR") or getpass.getuser()
+    return default_actor()
 
 
 @click.command()
@@ -58,7 +57,10 @@ def promotions(model: str, pubkeys: tuple, as_json: bool) -> None:
         for e in entries:
             d = e["details"]
             before = f"v{d['from_version']}" if d.get("from_version") else "none"
-            after = f"v{d['to_version']}" if d.get("to_version") else "(kept)"
+            # champion_kept is a refused move; approval entries (opened, rejected, expired)
+            # move nothing by design.
+            kept = "(kept)" if e["event"] == "champion_kept" else "(no move)"
+            after = f"v{d['to_version']}" if d.get("to_version") else kept
             click.echo(
                 f"#{e['seq']} {e['ts']} {e['event']}: {d['alias']} {before} -> {after} "
                 f"by {d['actor']}" + (f" [{d['decision']}]" if d.get("decision") else "")
@@ -68,6 +70,8 @@ def promotions(model: str, pubkeys: tuple, as_json: bool) -> None:
                     f"    re-decided against the champion in place: "
                     f"{d['redecision']['recommendation']}"
                 )
+            if d.get("approval_id"):
+                click.echo(f"    approval: {d['approval_id']}")
             for why in d.get("why") or []:
                 click.echo(f"    why: {why}")
         if problems:

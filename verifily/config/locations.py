@@ -8,6 +8,7 @@ file VERIFILY_SIGNING_KEY names, else the key pair in the state directory's `key
 
 from __future__ import annotations
 
+import getpass
 import os
 from pathlib import Path
 
@@ -20,6 +21,10 @@ SIGNING_KEY_ENV = "VERIFILY_SIGNING_KEY"
 # An SQLAlchemy URL of the deployment's PostgreSQL: champion promotion locks there (advisory
 # locks hold across pods); without it a file lock in the state directory (one machine).
 LOCK_DB_URL_ENV = "VERIFILY_LOCK_DB_URL"
+# Who takes a decision from the CLI (approve, reject, rollback); default: the OS user.
+ACTOR_ENV = "VERIFILY_ACTOR"
+# The webhooks file (default config/webhooks.yaml in the working directory).
+WEBHOOKS_CONFIG_ENV = "VERIFILY_WEBHOOKS_CONFIG"
 KEYS_DIR = "keys"
 PRIVATE_KEY_FILE = "signing.pem"
 PUBLIC_KEY_FILE = "signing.pub.pem"
@@ -70,3 +75,8 @@ def keys_dir() -> Path:
 def lock_db_url() -> str | None:
     """The database promotion locks are taken in, or None for a local file lock."""
     return os.environ.get(LOCK_DB_URL_ENV) or None
+
+
+def default_actor() -> str:
+    """VERIFILY_ACTOR, else the operating-system user: who a CLI decision is recorded as."""
+    return os.environ.get(ACTOR_ENV) or getpass.getuser()

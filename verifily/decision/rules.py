@@ -24,6 +24,7 @@ def decide(
     contaminated_run_dir: str | None = None,
     gates: list[dict] | None = None,
     keys: KeyRing | None = None,
+    evidence: dict | None = None,
 ) -> dict:
     """Apply every rule to a candidate's metrics and return the decision record.
 
@@ -38,6 +39,14 @@ def decide(
     caller (the champion); `baseline_error` says why the caller's baseline cannot be used.
     `champion` is the champion the decision was made against ({version, attestation_digest,
     run_dir}, None when there was none): promotion moves it only while it is still champion.
+
+    `evidence` (verifily.decision.evidence.gather) carries each metric's delta on identical
+    records and its bootstrap interval, and the slices. With it the regression rule is
+    three-way (interval wholly below -regression_tolerance: DONT_SHIP; straddling it:
+    INVESTIGATE `inconclusive`), a candidate whose interval straddles min_metric is
+    INVESTIGATE, a judged slice wholly below -slice_tolerance is `slice_regression`, and a
+    baseline that could not be re-scored is INVESTIGATE `baseline_not_rescored`. Without it
+    (a re-decision from a recorded decision) the point rules apply.
     """
     gates = list(gates or [])
     trusted: list[KeyRing] = [keys] if keys is not None else []
@@ -117,6 +126,21 @@ def decide(
         for k, v in candidate.items()
         if baseline and isinstance(baseline.get(k), int | float)
     }
+    stats = (evidence or {}).get("metrics", {})
+    recorded = baseline
+    if evidence and baseline:
+        deltas.update({k: e["delta"] for k, e in stats.items() if "delta" in e and k in deltas})
+        if evidence["rescored"]:
+            baseline = {**baseline, **{k: e["baseline"] for k, e in stats.items() if k in baseline}}
+        else:
+            fire(
+                "baseline_not_rescored",
+                INVESTIGATE,
+                f"the baseline was not re-scored on the candidate's eval split, so the deltas "
+                f"compare against its recorded numbers: {evidence['why_not_rescored']}",
+                why=evidence["why_not_rescored"],
+                eval_split_sha256=evidence["eval_split_sha256"],
+            )
 
     if value is None:
         fire(
@@ -144,24 +168,61 @@ def decide(
                 min_metric=thresholds.min_metric,
                 investigate_band=thresholds.investigate_band,
             )
-        if baseline and m in deltas and deltas[m] < -thresholds.regression_tolerance:
+        interval = stats.get(m, {}).get("interval") if baseline else None
+        cand_interval = stats.get(m, {}).get("candidate_interval")
+        tol = thresholds.regression_tolerance
+        if baseline and m in deltas and interval is not None:
+            _regression_rule(fire, m, value, baseline[m], deltas[m], interval, tol, _pct(evidence))
+        elif baseline and m in deltas and deltas[m] < -tol:
             fire(
                 "regression",
                 DONT_SHIP,
                 f"{m} dropped {-deltas[m]:.4f} against the baseline ({baseline[m]:.4f} -> "
-                f"{value:.4f}), more than regression_tolerance "
-                f"{thresholds.regression_tolerance:.4f}",
+                f"{value:.4f}), more than regression_tolerance {tol:.4f}",
                 value=value,
                 baseline=baseline[m],
                 delta=deltas[m],
-                regression_tolerance=thresholds.regression_tolerance,
+                regression_tolerance=tol,
+            )
+        if cand_interval and value >= thresholds.min_metric > cand_interval[0]:
+            fire(
+                "inconclusive",
+                INVESTIGATE,
+                f"{m} {value:.4f} is above min_metric {thresholds.min_metric:.4f}, but its "
+                f"{_pct(evidence)} interval [{cand_interval[0]:.4f}, {cand_interval[1]:.4f}] "
+                "reaches below it",
+                against="min_metric",
+                value=value,
+                interval=cand_interval,
+                min_metric=thresholds.min_metric,
+            )
+    for sl in (evidence or {}).get("slices", []):
+        iv = sl.get("interval")
+        if sl["judged"] and iv is not None and iv[1] < -thresholds.slice_tolerance:
+            fire(
+                "slice_regression",
+                DONT_SHIP if thresholds.slice_regression == "dont_ship" else INVESTIGATE,
+                f"slice {sl['field']}={sl['value']} ({sl['n']} records): {m} "
+                f"{sl['baseline']:.4f} -> {sl['candidate']:.4f}, delta {sl['delta']:+.4f} with "
+                f"{_pct(evidence)} interval [{iv[0]:+.4f}, {iv[1]:+.4f}] wholly below "
+                f"-slice_tolerance {thresholds.slice_tolerance:.4f}",
+                field=sl["field"],
+                slice=sl["value"],
+                n=sl["n"],
+                candidate=sl["candidate"],
+                baseline=sl["baseline"],
+                delta=sl["delta"],
+                interval=iv,
+                slice_tolerance=thresholds.slice_tolerance,
             )
 
     outcomes = {f["outcome"] for f in fired}
     rec = DONT_SHIP if DONT_SHIP in outcomes else INVESTIGATE if INVESTIGATE in outcomes else SHIP
     if rec == SHIP:
+        iv = stats.get(m, {}).get("interval") if baseline else None
         vs = (
             f"; {m} {deltas[m]:+.4f} against baseline {label}"
+            + (f" ({_pct(evidence)} interval [{iv[0]:+.4f}, {iv[1]:+.4f}])" if iv else "")
             if m in deltas
             else "; no baseline to compare with"
         )
@@ -182,6 +243,16 @@ def decide(
                 "metrics": baseline,
                 "attestation_digest": digest,
                 "run_dir": str(base_run_dir) if base_run_dir else (champion or {}).get("run_dir"),
+                **(
+                    {
+                        "rescored": evidence["rescored"],
+                        "why_not_rescored": evidence["why_not_rescored"],
+                        "recorded_metrics": recorded,
+                        "eval_split_sha256": evidence["eval_split_sha256"],
+                    }
+                    if evidence
+                    else {}
+                ),
             }
             if label
             else None
@@ -190,6 +261,38 @@ def decide(
         **({"contaminated_run": contaminated_ref} if contaminated_ref else {}),
         "deltas": deltas,
         "rules_fired": fired,
+        **({"statistics": evidence} if evidence else {}),
         "thresholds": thresholds.to_dict(),
         "gates": gates,
     }
+
+
+def _pct(evidence: dict | None) -> str:
+    return f"{round(100 * float((evidence or {}).get('confidence', 0.95)), 2):g}%"
+
+
+def _regression_rule(fire, m: str, value, base, delta, interval, tol: float, pct: str) -> None:
+    """Three-way: the delta's interval wholly below -tol is a regression, straddling -tol is
+    inconclusive, at or above -tol is none."""
+    lo, hi = interval
+    where = (
+        f"{m} {base:.4f} -> {value:.4f}, delta {delta:+.4f}, {pct} interval [{lo:+.4f}, {hi:+.4f}]"
+    )
+    values = {"value": value, "baseline": base, "delta": delta, "interval": interval,
+              "regression_tolerance": tol}  # fmt: skip
+    if hi < -tol:
+        fire(
+            "regression",
+            DONT_SHIP,
+            f"{where}: the whole interval lies below -regression_tolerance {tol:.4f}",
+            **values,
+        )
+    elif lo < -tol:
+        fire(
+            "inconclusive",
+            INVESTIGATE,
+            f"{where}: the interval straddles -regression_tolerance {tol:.4f}, so the data "
+            "cannot tell a regression from noise",
+            against="regression_tolerance",
+            **values,
+        )

@@ -67,6 +67,17 @@ class JobEventStore:
                 self._engines[self.url] = engine
         self.engine = self._engines[self.url]
 
+    _created: set[tuple[int, str]] = set()
+
+    def create_once(self, metadata: sa.MetaData) -> None:
+        """Create another store's tables in this database, once per process and URL (stores
+        sharing the jobs database: approvals, the outbox)."""
+        key = (id(metadata), self.url)
+        with self._lock:
+            if key not in self._created:
+                metadata.create_all(self.engine)
+                self._created.add(key)
+
     def append(
         self,
         job_id: str,

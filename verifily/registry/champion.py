@@ -23,8 +23,9 @@ CHAMPION, CHALLENGER = "champion", "challenger"
 # line of holders in the ledger (an entry's `mode`; entries from before modes were kept apart
 # carry none and count as mock, the only mode that promoted then by default).
 DEFAULT_MODE = "mock"
-# Ledger events that move an alias (`champion_kept` records a refused move).
-MOVES = ("alias_moved", "rollback")
+# Ledger events that move an alias (`champion_kept` records a refused move; `approved` is a
+# person's approval of a pending decision, moving `champion`).
+MOVES = ("alias_moved", "rollback", "approved")
 
 
 @dataclass(frozen=True)

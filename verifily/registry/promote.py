@@ -16,11 +16,13 @@ import json
 import os
 from pathlib import Path
 
+from verifily.config.approval_policy import run_policy
 from verifily.decision.rules import INVESTIGATE, SHIP
 from verifily.errors import InputError
 from verifily.registry.champion import (
     CHALLENGER,
     CHAMPION,
+    MOVES,
     Holder,
     LedgerCheck,
     entry_mode,
@@ -48,7 +50,7 @@ def next_version(check: LedgerCheck, model: str) -> str:
     numbers = [
         int(e["details"]["to_version"])
         for e in check.of(model)
-        if e["event"] == "alias_moved" and str(e["details"].get("to_version") or "").isdigit()
+        if e["event"] in MOVES and str(e["details"].get("to_version") or "").isdigit()
     ]
     return str(max(numbers, default=0) + 1)
 
@@ -93,9 +95,20 @@ def promote(
     """Apply a published retrain's decision to the registry; returns what moved (or why not).
 
     The champion it expects is the one its decision recorded (`decision.json`'s `champion`).
+    A SHIP whose pipeline config says `require_approval: true` moves nothing: it waits for a
+    person (verifily.approvals).
     """
     d = Path(run_dir)
     decision = json.loads((d / "decision" / "decision.json").read_text())
+    if decision["recommendation"] == SHIP and run_policy(d).require_approval:
+        meta = json.loads((d / "run_meta.json").read_text())
+        return {
+            "moved": False,
+            "model": meta["project_id"],
+            "alias": CHAMPION,
+            "reason": "held for approval (the pipeline config says require_approval: true)",
+            "held_for_approval": True,
+        }
     return promote_candidate(
         settings,
         d,

@@ -13,12 +13,16 @@ from pathlib import Path
 import yaml
 
 from verifily.config.pipeline import load_thresholds
+from verifily.config.slices import load_slices
 from verifily.dataset.artifact import DatasetInfo
 from verifily.decision import rules
+from verifily.decision.evidence import gather
+from verifily.decision.references import load_baseline
 from verifily.decision.render import render_decision_text
 from verifily.fsutil import write_bytes_durable, write_json
 from verifily.registry.champion import ChampionBaseline
 from verifily.retrain.request import RetrainRequest, check_request
+from verifily.retrain.rescoring import rescore_baseline
 from verifily.retrain.response import response
 from verifily.rundir.attestation import attest_run_dir
 from verifily.rundir.audit import append_audit, utc_now
@@ -28,6 +32,7 @@ from verifily.rundir.layout import allocate_run_dir, discard_staging, publish_ru
 from verifily.rundir.provenance import retrain_provenance
 from verifily.signing.keys import KeyRing, Signer
 from verifily.signing.keystore import signer as default_signer
+from verifily.signing.keystore import trusted_keys
 from verifily.training.interface import Progress
 from verifily.training.mock import MOCK_FORMULA, mock_metrics
 
@@ -118,6 +123,8 @@ def evaluate(state: dict, progress: Progress | None = None) -> dict:
         from verifily.training.run import evaluate_real
 
         scored = evaluate_real(state, progress)
+        # The baseline's model on these very records, so the decision compares like with like.
+        state = {**state, "rescore": rescore_baseline(state, progress=progress)}
     else:
         scored = {"metrics": mock_metrics(ds["dataset_hash"], req.seed)}
     metrics = scored["metrics"]
@@ -152,6 +159,15 @@ def decide(
     t0, c0 = time.perf_counter(), time.process_time()
     req = RetrainRequest.from_dict(state["request"])
     thresholds = load_thresholds(req.pipeline_config, metric=req.metric)
+    keys = trusted_keys() if keys is None else keys
+    if req.base_run_dir:
+        loaded = load_baseline(req.base_run_dir, keys)
+        baseline = None if loaded.error else {**loaded.ref(), "metrics": loaded.value}
+    elif champion.metrics is not None and champion.champion is not None:
+        baseline = {**champion.champion, "metrics": champion.metrics}
+    else:
+        baseline = None
+    found = gather(state, thresholds, load_slices(req.pipeline_config), baseline)
     decision = rules.decide(
         state["eval_results"]["metrics"],
         thresholds,
@@ -164,6 +180,7 @@ def decide(
         baseline_error=champion.error,
         champion=champion.champion,
         keys=keys,
+        evidence=found,
     )
     staging = Path(state["staging_dir"])
     write_json(staging / "decision" / "decision.json", decision)

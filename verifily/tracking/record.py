@@ -252,6 +252,10 @@ def record_registration(
     ob.record(
         key,
         ALIAS,
-        {"model": registration["model"], "alias": registration["alias"]},
+        {
+            "model": registration["model"],
+            "alias": registration["alias"],
+            **({"ledger": registration["ledger"]} if registration.get("ledger") else {}),
+        },
         target(settings),
     )

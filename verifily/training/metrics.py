@@ -56,8 +56,8 @@ def class_metrics(predictions: Sequence[Any], truths: Sequence[Any]) -> dict[str
     no predicted member does not exist here. Labels compare by value (1 and "1" differ).
     """
     n = _same_length(predictions, truths)
-    keys_p = [_label_key(p) for p in predictions]
-    keys_t = [_label_key(t) for t in truths]
+    keys_p = [label_key(p) for p in predictions]
+    keys_t = [label_key(t) for t in truths]
     correct = sum(p == t for p, t in zip(keys_p, keys_t, strict=True))
     tp: Counter = Counter()
     pred_count = Counter(keys_p)
@@ -97,7 +97,7 @@ def numeric_metrics(
     within = 0
     abs_sum = sq_sum = 0.0
     for i, (p, t) in enumerate(zip(predictions, truths, strict=True)):
-        pv, tv = _as_number(p, f"prediction {i}"), _as_number(t, f"truth {i}")
+        pv, tv = as_number(p, f"prediction {i}"), as_number(t, f"truth {i}")
         err = abs(pv - tv)
         within += err <= max(abs_tol, rel_tol * abs(tv))
         abs_sum += err
@@ -132,12 +132,14 @@ def _same_length(predictions: Sequence[Any], truths: Sequence[Any]) -> int:
     return len(truths)
 
 
-def _label_key(v: Any) -> tuple[str, Any]:
+def label_key(v: Any) -> tuple[str, Any]:
+    """A label as compared: its JSON value (1, "1" and true are three different labels)."""
     # bool is an int in Python; keep True and 1 apart as they are different JSON values.
     return (type(v).__name__ if isinstance(v, bool | str) else "number", v)
 
 
-def _as_number(v: Any, what: str) -> float:
+def as_number(v: Any, what: str) -> float:
+    """A finite float, or ValueError naming `what` is not one."""
     if isinstance(v, bool) or not isinstance(v, int | float):
         try:
             v = float(v)

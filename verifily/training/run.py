@@ -18,6 +18,7 @@ import joblib
 import numpy as np
 
 from verifily.dataset.artifact import iter_records
+from verifily.dataset.evalsplit import eval_records, split_sha256
 from verifily.errors import InputError, VerifilyError
 from verifily.fsutil import write_bytes_durable, write_json
 from verifily.hashing import canonical_json
@@ -26,11 +27,11 @@ from verifily.training.choice import TrainingConfig, guess_output_kind, load_tra
 from verifily.training.entrypoint import load_trainer
 from verifily.training.interface import Progress, TrainerError
 from verifily.training.metrics import class_metrics, compute_metrics
+from verifily.training.outcomes import PREDICTIONS_FILE
 
 MODEL_FILE = "model/model.joblib"
 MODEL_CARD = "model/model.json"
 WORKDIR = "model/workdir"
-PREDICTIONS_FILE = "eval/predictions.jsonl"
 EVAL_BATCH = 10_000
 
 
@@ -145,20 +146,13 @@ def train_real(state: dict, progress: Progress | None = None) -> dict:
     }
 
 
-def evaluate_real(state: dict, progress: Progress | None = None) -> dict:
-    """Predict the evaluation split with the saved model and score it; returns result fields."""
-    say = progress or _quiet
-    info, ds = state["model"], state["dataset"]
-    staging = Path(state["staging_dir"])
-    name = info["trainer"]
-    model = joblib.load(staging / info["relpath"])
-    total = ds["split_counts"].get("eval", 0)
+def predict_split(
+    model: Any, name: str, records: list[dict], say: Progress, what: str = "records"
+) -> list[Any]:
+    """The model's predictions for `records`' inputs, in batches, as plain JSON values."""
     preds: list[Any] = []
-    truths: list[Any] = []
-    ids: list[Any] = []
-    batch: list[dict] = []
-
-    def flush() -> None:
+    for start in range(0, len(records), EVAL_BATCH):
+        batch = records[start : start + EVAL_BATCH]
         try:
             got = list(model.predict([r["input"] for r in batch]))
         except Exception as e:
@@ -171,20 +165,23 @@ def evaluate_real(state: dict, progress: Progress | None = None) -> dict:
                 f"for {len(batch)} inputs"
             )
         preds.extend(_plain(p) for p in got)
-        truths.extend(r["output"] for r in batch)
-        ids.extend(r.get("id") for r in batch)
-        batch.clear()
-        say(f"evaluated {len(preds)}/{total} records")
+        say(f"evaluated {len(preds)}/{len(records)} {what}")
+    return preds
 
-    for rec in iter_records(ds["path"]):
-        if rec["split"] == "eval":
-            batch.append(rec)
-            if len(batch) >= EVAL_BATCH:
-                flush()
-    if batch:
-        flush()
-    if not truths:
+
+def evaluate_real(state: dict, progress: Progress | None = None) -> dict:
+    """Predict the evaluation split with the saved model and score it; returns result fields."""
+    say = progress or _quiet
+    info, ds = state["model"], state["dataset"]
+    staging = Path(state["staging_dir"])
+    name = info["trainer"]
+    model = joblib.load(staging / info["relpath"])
+    records = eval_records(ds["path"])
+    if not records:
         raise InputError(f"{ds['path']}: the evaluation split is empty; nothing to score")
+    preds = predict_split(model, name, records, say)
+    truths = [r["output"] for r in records]
+    ids = [r.get("id") for r in records]
     tol = info["numeric_tolerance"]
     try:
         metrics = compute_metrics(
@@ -192,7 +189,7 @@ def evaluate_real(state: dict, progress: Progress | None = None) -> dict:
         )
     except ValueError as e:
         raise TrainerError(f"predictions of trainer {name!r} cannot be scored: {e}") from e
-    _write_predictions(staging / PREDICTIONS_FILE, ids, truths, preds)
+    write_predictions(staging / PREDICTIONS_FILE, ids, truths, preds)
     extra: dict = {
         "output_kind": info["output_kind"],
         "trainer": name,
@@ -206,7 +203,7 @@ def evaluate_real(state: dict, progress: Progress | None = None) -> dict:
     if info["output_kind"] == "numeric":
         extra["numeric_tolerance"] = tol
     say("scored: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
-    return {"metrics": metrics, **extra}
+    return {"metrics": metrics, **extra, "eval_split_sha256": split_sha256(records)}
 
 
 def _plain(v: Any) -> Any:
@@ -218,7 +215,8 @@ def _plain(v: Any) -> Any:
     raise TrainerError(f"a prediction must be a string, number or boolean, got {type(v).__name__}")
 
 
-def _write_predictions(path: Path, ids: list, truths: list, preds: list) -> None:
+def write_predictions(path: Path, ids: list, truths: list, preds: list) -> None:
+    """One canonical JSON line per eval record: its id (if any), truth and prediction."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = (
         canonical_json({"id": i, "output": t, "prediction": p}) + b"\n"

@@ -116,3 +116,57 @@ def test_pipeline_config_file(tmp_path):
         load_thresholds(p)
     with pytest.raises(Exception, match="does not exist"):
         load_thresholds(tmp_path / "missing.yaml")
+
+
+def _evidence(interval, cand_interval, *, rescored=True, slices=()):
+    return {
+        "rescored": rescored,
+        "why_not_rescored": None if rescored else "no saved model",
+        "eval_split_sha256": {"candidate": "a" * 64, "baseline": "a" * 64 if rescored else None},
+        "n_eval": 100,
+        "method": "paired bootstrap",
+        "resamples": 2000,
+        "confidence": 0.9,
+        "seed": 1,
+        "metrics": {"f1": {"candidate": 0.8, "candidate_interval": cand_interval,
+                           "baseline": 0.8, "delta": 0.0, "interval": interval}},
+        "slices": list(slices),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "interval, expected, fired",
+    [
+        ([-0.05, -0.02], DONT_SHIP, ["regression"]),  # wholly below -0.01
+        ([-0.03, 0.02], INVESTIGATE, ["inconclusive"]),  # straddles -0.01
+        ([-0.01, 0.02], SHIP, ["all_rules_passed"]),  # lower end at -0.01: no regression
+        ([0.01, 0.04], SHIP, ["all_rules_passed"]),
+    ],
+)
+def test_the_regression_rule_is_three_way_on_the_interval(interval, expected, fired):
+    d = decide({"f1": 0.8}, T, baseline_metrics={"f1": 0.8}, baseline_label="b",
+               evidence=_evidence(interval, [0.75, 0.85]))  # fmt: skip
+    assert (d["recommendation"], rules(d)) == (expected, fired)
+    assert "90% interval" in d["rules_fired"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "cand_interval, expected, fired",
+    [([0.45, 0.85], INVESTIGATE, ["inconclusive"]), ([0.5, 0.9], SHIP, ["all_rules_passed"])],
+)
+def test_an_interval_reaching_below_min_metric_is_inconclusive(cand_interval, expected, fired):
+    d = decide({"f1": 0.8}, T, evidence=_evidence([0.0, 0.0], cand_interval))
+    assert (d["recommendation"], rules(d)) == (expected, fired)
+    if fired == ["inconclusive"]:
+        assert d["rules_fired"][0]["values"]["against"] == "min_metric"
+
+
+def test_a_baseline_not_rescored_is_investigate_with_why_and_both_split_hashes():
+    d = decide({"f1": 0.8}, T, baseline_metrics={"f1": 0.78}, baseline_label="b",
+               evidence=_evidence([0.0, 0.04], [0.75, 0.85], rescored=False))  # fmt: skip
+    assert d["recommendation"] == INVESTIGATE and rules(d) == ["baseline_not_rescored"]
+    f = d["rules_fired"][0]
+    assert "no saved model" in f["message"]
+    assert f["values"]["eval_split_sha256"] == {"candidate": "a" * 64, "baseline": None}
+    assert d["baseline"]["rescored"] is False and d["baseline"]["recorded_metrics"] == {"f1": 0.78}
+    assert "NOT re-scored (no saved model)" in render_decision_text(d)

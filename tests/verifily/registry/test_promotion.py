@@ -94,14 +94,17 @@ def test_ship_regression_investigate_rollback(instance, mlflow_env, tmp_path):
     assert moves == [
         ("alias_moved", "champion", None, "1"),
         ("alias_moved", "challenger", None, "2"),
+        # The INVESTIGATE waits for a person: its approval, on the champion it compared with.
+        ("approval_opened", "champion", "1", None),
         ("alias_moved", "champion", "1", "3"),
         ("rollback", "champion", "3", "1"),
     ]
     entries = read_ledger(ledger_path(), "iris")
     assert entries[0]["details"]["dagster_run_id"] == first["run_id"]
-    assert entries[2]["details"]["decision"] == "SHIP"
-    assert entries[2]["details"]["baseline"].startswith("champion iris v1 ")
-    assert entries[3]["details"]["why"] == ["v3 misbehaves in prod"]
+    assert entries[2]["details"]["run_dir"] == third["run_dir"]
+    assert entries[3]["details"]["decision"] == "SHIP"
+    assert entries[3]["details"]["baseline"].startswith("champion iris v1 ")
+    assert entries[4]["details"]["why"] == ["v3 misbehaves in prod"]
     assert ledger_problems(ledger_path(), trusted_keys()) == []
 
     listed = verifily("promotions", "iris", "--json")

@@ -1,4 +1,5 @@
-"""GraphQL over the job records: triggerMLRetraining, mlRetrainingJobs, mlRetrainingJob.
+"""GraphQL over the job records (triggerMLRetraining, mlRetrainingJobs, mlRetrainingJob) and
+the approvals (mlApprovals, approveModel, rejectModel).
 
 Graphene, because dagster-graphql already brings it (and graphql-core) into the dependency
 tree; Strawberry would add a dependency for the same three fields.
@@ -17,12 +18,16 @@ from graphene.types.generic import GenericScalar
 
 from verifily.api.responses import SafeJSONResponse
 from verifily.api.routes.intelgraph import trigger_model_retrain
-from verifily.api.schemas import ModelRetrainBody
+from verifily.api.schemas import ApprovalVerdictBody, ModelRetrainBody
+from verifily.approvals import review
 from verifily.errors import InputError, VerifilyError
 from verifily.model_ids import check_model_id
+from verifily.tracking.store import resolve_tracking_settings
 
 router = APIRouter(tags=["graphql"])
 STATUS_VALUES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED")
+# Who a GraphQL verdict is recorded as when the operation names no actor.
+GRAPHQL_ACTOR = "graphql client"
 
 
 class MLRetrainingJob(graphene.ObjectType):
@@ -50,6 +55,57 @@ class MLRetrainingJob(graphene.ObjectType):
     events = GenericScalar()
 
 
+class MLApproval(graphene.ObjectType):
+    """A decision that waits for a person (INVESTIGATE, or a SHIP under require_approval)."""
+
+    id = graphene.ID(required=True)
+    modelId = graphene.String(required=True)
+    state = graphene.String(required=True)
+    recommendation = graphene.String(required=True)
+    reasons = GenericScalar()
+    runDir = graphene.String()
+    attestationDigest = graphene.String()
+    champion = GenericScalar()
+    dagsterRunId = graphene.String()
+    openedAt = graphene.String()
+    expiresAt = graphene.String()
+    closedAt = graphene.String()
+    actor = graphene.String()
+    reason = graphene.String()
+    outcome = GenericScalar()
+
+
+def _approval(a: dict) -> dict:
+    return {
+        "id": a["approval_id"],
+        "modelId": a["model"],
+        "state": a["state"],
+        "recommendation": a["recommendation"],
+        "reasons": a["reasons"],
+        "runDir": a["run_dir"],
+        "attestationDigest": a["attestation_digest"],
+        "champion": a["champion"],
+        "dagsterRunId": a["dagster_run_id"],
+        "openedAt": a["opened_at"],
+        "expiresAt": a["expires_at"],
+        "closedAt": a["closed_at"],
+        "actor": a["actor"],
+        "reason": a["reason"],
+        "outcome": a["outcome"],
+    }
+
+
+def _verdict_args(reason: str, actor: str | None) -> tuple[str, str]:
+    # The REST route's body schema, so reason and actor obey the same limits over GraphQL.
+    try:
+        body = ApprovalVerdictBody(reason=reason, actor=actor or GRAPHQL_ACTOR)
+    except pydantic.ValidationError as e:
+        raise InputError(
+            "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        ) from None
+    return body.reason, body.actor
+
+
 class Query(graphene.ObjectType):
     mlRetrainingJobs = graphene.List(
         graphene.NonNull(MLRetrainingJob),
@@ -60,6 +116,18 @@ class Query(graphene.ObjectType):
         offset=graphene.Int(default_value=0),
     )
     mlRetrainingJob = graphene.Field(MLRetrainingJob, jobId=graphene.ID(required=True))
+    mlApprovals = graphene.List(
+        graphene.NonNull(MLApproval),
+        required=True,
+        modelId=graphene.String(),
+        state=graphene.String(),
+    )
+
+    @staticmethod
+    def resolve_mlApprovals(root, info, modelId=None, state=None):
+        if modelId is not None:
+            check_model_id(modelId, "modelId")
+        return [_approval(a) for a in review.list_approvals(modelId, state)]
 
     @staticmethod
     def resolve_mlRetrainingJobs(root, info, modelId=None, status=None, limit=20, offset=0):
@@ -88,6 +156,30 @@ class Mutation(graphene.ObjectType):
         modelId=graphene.String(required=True),
         reason=graphene.String(),
     )
+
+    approveModel = graphene.Field(
+        graphene.NonNull(MLApproval),
+        approvalId=graphene.ID(required=True),
+        reason=graphene.String(required=True),
+        actor=graphene.String(),
+    )
+    rejectModel = graphene.Field(
+        graphene.NonNull(MLApproval),
+        approvalId=graphene.ID(required=True),
+        reason=graphene.String(required=True),
+        actor=graphene.String(),
+    )
+
+    @staticmethod
+    def resolve_approveModel(root, info, approvalId, reason, actor=None):
+        reason, actor = _verdict_args(reason, actor)
+        settings = resolve_tracking_settings()
+        return _approval(review.approve(approvalId, actor=actor, reason=reason, settings=settings))
+
+    @staticmethod
+    def resolve_rejectModel(root, info, approvalId, reason, actor=None):
+        reason, actor = _verdict_args(reason, actor)
+        return _approval(review.reject(approvalId, actor=actor, reason=reason))
 
     @staticmethod
     def resolve_triggerMLRetraining(root, info, modelId, reason=None):

@@ -1,0 +1,1 @@
+"""A small durable outbox: messages stored with their cause, sent later with retries."""

@@ -1,0 +1,1 @@
+"""Statistics behind a decision: the paired bootstrap and McNemar's exact test (numpy only)."""

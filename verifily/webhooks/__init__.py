@@ -1,0 +1,1 @@
+"""Webhooks: signed JSON POSTs on every decision, promotion and approval, from an outbox."""
