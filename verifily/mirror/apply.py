@@ -37,6 +37,10 @@ from verifily.tracking.versions import find_version, register_version, registere
 DIGEST_CHARS = 36
 
 
+# {(tracking URI, experiment name): experiment id}, per drainer process.
+_experiments: dict[tuple[str, str], str] = {}
+
+
 class NotYet(Exception):
     """A row that cannot be applied before an earlier one (its retrain's `start`)."""
 
@@ -63,16 +67,38 @@ def find_run(client, exp_id: str, key: str, payload: dict):
     return None
 
 
-def open_run(settings: TrackingSettings, key: str, payload: dict) -> dict:
-    """Find or create the retrain's MLflow run; log its params and dataset input."""
+def cached_experiment_id(client, settings: TrackingSettings) -> str:
+    """The experiment's id, looked up once per store and drainer process."""
+    where = (settings.tracking_uri, settings.experiment_name)
+    if where not in _experiments:
+        _experiments[where] = experiment_id(client, settings)
+    return _experiments[where]
+
+
+def _found_or_created(client, settings, key, payload, first_attempt, reserved):
+    exp_id = cached_experiment_id(client, settings)
+    run = None if first_attempt and not reserved else find_run(client, exp_id, key, payload)
+    if run is None:
+        run = client.create_run(exp_id, run_name=payload["run_name"], tags=payload["tags"])
+    return exp_id, run
+
+
+def open_run(
+    settings: TrackingSettings, key: str, payload: dict, *, first_attempt: bool = False
+) -> dict:
+    """Find or create the retrain's MLflow run; log its params and dataset input. On a row's
+    first attempt with no reservation nothing can exist yet, so the lookup is skipped."""
     from mlflow.entities import Dataset, DatasetInput, InputTag, Param, RunTag
 
     client = mlflow_client(settings)
-    exp_id = experiment_id(client, settings)
-    run = find_run(client, exp_id, key, payload)
-    if run is None:
-        run = client.create_run(exp_id, run_name=payload["run_name"], tags=payload["tags"])
-    elif run.data.tags.get(MLFLOW_DAGSTER_RUN_ID) != key:
+    reserved = payload.get("mlflow_run_id") or payload.get("reservation")
+    try:
+        exp_id, run = _found_or_created(client, settings, key, payload, first_attempt, reserved)
+    except Exception:
+        # The cached experiment may be gone (a new store at the same address): look it up again.
+        _experiments.pop((settings.tracking_uri, settings.experiment_name), None)
+        exp_id, run = _found_or_created(client, settings, key, payload, first_attempt, reserved)
+    if run.data.tags.get(MLFLOW_DAGSTER_RUN_ID) != key:
         # Reserved before the Dagster run existed: now it gets its name and every tag.
         client.log_batch(
             run.info.run_id,
@@ -109,15 +135,18 @@ def open_run(settings: TrackingSettings, key: str, payload: dict) -> dict:
     }
 
 
-def log_points(settings: TrackingSettings, run_id: str, payload: dict) -> None:
-    """Metrics (at their recorded time) and tags in one batch."""
+def log_points(settings: TrackingSettings, run_id: str, *payloads: dict) -> None:
+    """Metrics (each at its recorded time) and tags of one or more `log` rows in one batch; a
+    later row's tag wins over an earlier one's."""
     from mlflow.entities import Metric, RunTag
 
-    ts = int(payload["ts"])
+    metrics, tags = [], {}
+    for payload in payloads:
+        ts = int(payload["ts"])
+        metrics += [Metric(k, float(v), ts, 0) for k, v in sorted(payload["metrics"].items())]
+        tags.update({k: str(v) for k, v in payload["tags"].items()})
     mlflow_client(settings).log_batch(
-        run_id,
-        metrics=[Metric(k, float(v), ts, 0) for k, v in sorted(payload["metrics"].items())],
-        tags=[RunTag(k, str(v)) for k, v in sorted(payload["tags"].items())],
+        run_id, metrics=metrics, tags=[RunTag(k, v) for k, v in sorted(tags.items())]
     )
 
 
@@ -140,12 +169,27 @@ def mirror_alias(settings: TrackingSettings, payload: dict) -> dict:
     return {"moved": True, "version": str(mv.version), "ledger_version": holder.version}
 
 
+def apply_rows(rows: list[dict], outbox: TrackingOutbox) -> dict | None:
+    """Send one write to MLflow: a row, or consecutive `log` rows of a retrain in one batch
+    (see verifily.mirror.drain.units); returns what later rows need (the run of `start`)."""
+    if len(rows) > 1:
+        if any(r["op"] != LOG for r in rows):
+            raise ValueError("only `log` rows are sent together")
+        started = outbox.result_of(rows[0]["key"], START)
+        if started is None:
+            raise NotYet(f"retrain {rows[0]['key']} has no MLflow run yet")
+        log_points(settings_of(rows[0]), started["run_id"], *(r["payload"] for r in rows))
+        return None
+    return apply_row(rows[0], outbox)
+
+
 def apply_row(row: dict, outbox: TrackingOutbox) -> dict | None:
     """Send one row to MLflow; returns what later rows need (the run of `start`)."""
     settings = settings_of(row)
     key, op, payload = row["key"], row["op"], row["payload"]
     if op == START:
-        return open_run(settings, key, payload)
+        # `attempts` as read before this attempt was counted: 0 = never sent before.
+        return open_run(settings, key, payload, first_attempt=row["attempts"] == 0)
     if op == ALIAS:
         return mirror_alias(settings, payload)
     started = outbox.result_of(key, START)

@@ -15,9 +15,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from verifily.mirror.apply import NotYet, apply_row
+from verifily.mirror.apply import NotYet, apply_rows
 from verifily.tracking.outbox import TrackingOutbox
-from verifily.tracking.record import START
+from verifily.tracking.record import LOG, START
 
 
 @dataclass
@@ -31,23 +31,52 @@ class DrainReport:
     seconds: float = 0.0
 
 
+# The most metric points and tags one coalesced `log` write may carry (MLflow's log_batch takes
+# 1000 metrics and 100 tags per request).
+MAX_BATCH_METRICS, MAX_BATCH_TAGS = 1000, 100
+
+
+def units(rows: list[dict]) -> list[list[dict]]:
+    """A retrain's pending rows as the writes sent: consecutive `log` rows for one store become
+    one batch (one request instead of one per step), every other row goes alone."""
+    out: list[list[dict]] = []
+    for row in rows:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and row["op"] == LOG
+            and last[0]["op"] == LOG
+            and row["target"] == last[0]["target"]
+            and sum(len(r["payload"]["metrics"]) for r in last) + len(row["payload"]["metrics"])
+            <= MAX_BATCH_METRICS
+            and sum(len(r["payload"]["tags"]) for r in last) + len(row["payload"]["tags"])
+            <= MAX_BATCH_TAGS
+        ):
+            last.append(row)
+        else:
+            out.append([row])
+    return out
+
+
 def drain_retrain(outbox: TrackingOutbox, key: str, report: DrainReport) -> bool:
     """Apply one leased retrain's pending rows in order; False when one failed."""
-    for row in outbox.rows(key, pending_only=True):
+    for unit in units(outbox.rows(key, pending_only=True)):
+        seqs = [r["seq"] for r in unit]
+        outbox.mark_attempt(seqs)
         try:
-            result = apply_row(row, outbox)
+            result = apply_rows(unit, outbox)
         except NotYet as e:
-            outbox.mark_failed(row["seq"], str(e))
+            outbox.mark_failed(seqs, str(e))
             return True  # its start is someone else's to apply; not an outage
         except Exception as e:  # MLflow down, slow or refusing: the row stays pending
             msg = f"{type(e).__name__}: {str(e)[:1000]}"
-            outbox.mark_failed(row["seq"], msg)
-            report.error = f"retrain {key}, {row['op']}: {msg}"
+            outbox.mark_failed(seqs, msg)
+            report.error = f"retrain {key}, {unit[0]['op']}: {msg}"
             return False
-        outbox.mark_applied(row["seq"], result)
-        report.applied += 1
-        if row["op"] == START and result:
-            report.opened.append({"key": key, **result, "payload": row["payload"]})
+        outbox.mark_applied(seqs, result)
+        report.applied += len(unit)
+        if unit[0]["op"] == START and result:
+            report.opened.append({"key": key, **result, "payload": unit[0]["payload"]})
     report.retrains += 1
     return True
 

@@ -154,27 +154,36 @@ class TrackingOutbox:
                 .where(leases_table.c.holder == self.holder)
             )
 
-    def mark_applied(self, seq: int, result: dict | None = None) -> None:
-        """A write reached MLflow; `result` is what later writes of the retrain need from it."""
+    def mark_attempt(self, seqs: list[int]) -> None:
+        """Count an attempt before it reaches MLflow: a row applied with attempts == 0 was never
+        sent before, so its apply needs no lookup for what an earlier attempt may have made."""
         with self.engine.begin() as conn:
             conn.execute(
                 outbox_table.update()
-                .where(outbox_table.c.seq == seq)
+                .where(outbox_table.c.seq.in_(seqs))
+                .values(attempts=outbox_table.c.attempts + 1)
+            )
+
+    def mark_applied(self, seqs: list[int], result: dict | None = None) -> None:
+        """Writes that reached MLflow; `result` is what later writes of the retrain need."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                outbox_table.update()
+                .where(outbox_table.c.seq.in_(seqs))
                 .values(
                     applied_at=utc_now(),
-                    attempts=outbox_table.c.attempts + 1,
                     last_error=None,
                     result=json.dumps(result, sort_keys=True) if result is not None else None,
                 )
             )
 
-    def mark_failed(self, seq: int, error: str) -> None:
-        """A write could not be applied this time; it stays pending with the error."""
+    def mark_failed(self, seqs: list[int], error: str) -> None:
+        """Writes that could not be applied this time; they stay pending with the error."""
         with self.engine.begin() as conn:
             conn.execute(
                 outbox_table.update()
-                .where(outbox_table.c.seq == seq)
-                .values(attempts=outbox_table.c.attempts + 1, last_error=error[:2000])
+                .where(outbox_table.c.seq.in_(seqs))
+                .values(last_error=error[:2000])
             )
 
     def status(self) -> dict:
