@@ -36,6 +36,13 @@ IRIS = REPO / "examples" / "iris" / "artifact"
 # The commit before this change: MLflow called from the retrain's steps (today's path).
 DEFAULT_REFERENCE = "c1de617"
 TARGET_ADDED, TARGET_RETRAIN, TARGET_RATE = 0.3, 3.2, 20.0
+# Where the run directory's files go: through the server (mlflow-artifacts:/, one HTTP request
+# per file), or straight into the artifact store from the drainer, as with an object store in
+# production (here a local directory); the tracking calls go to the server either way.
+ARTIFACTS = {
+    "server": "artifacts through the server",
+    "direct": "artifacts straight to the store",
+}
 SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 
 
@@ -96,9 +103,14 @@ def cli_part(tmp: Path, reps: int, reference: Path) -> dict[str, float]:
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def one_retrains_rows(tmp: Path, url: str) -> list[dict]:
-    """The outbox rows of one mock retrain whose tracking goes to `url`."""
-    env = cli_env(tmp, "rows", REPO, MLFLOW_TRACKING_URI=url)
+def one_retrains_rows(tmp: Path, url: str, artifacts: str | None) -> list[dict]:
+    """The outbox rows of one mock retrain whose tracking goes to `url` (artifacts to
+    `artifacts` when given, else through the server)."""
+    extra = {
+        "MLFLOW_TRACKING_URI": url,
+        **({"MLFLOW_ARTIFACT_URI": artifacts} if artifacts else {}),
+    }
+    env = cli_env(tmp, "rows", REPO, **extra)
     Path(env["VERIFILY_STATE_DIR"]).mkdir(parents=True)
     os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "VERIFILY_STATE_DIR")})
     from verifily.tracking.outbox import TrackingOutbox
@@ -158,13 +170,15 @@ def todays_path(rows: list[dict], n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def drain_part(tmp: Path, n: int, n_ref: int, workers: int) -> tuple[float, float, int]:
+def drain_part(
+    tmp: Path, n: int, n_ref: int, workers: int, artifacts: str | None
+) -> tuple[float, float, int]:
     from mlflow import MlflowClient
 
     db = tmp / "server.db"
     MlflowClient(f"sqlite:///{db}").search_experiments()  # migrations, untimed
     with running_mlflow_server(tmp, db, free_port(), workers=2) as url:
-        rows = one_retrains_rows(tmp, url)
+        rows = one_retrains_rows(tmp, url, artifacts)
         from verifily.mirror.drain import drain
         from verifily.tracking.outbox import TrackingOutbox
 
@@ -187,6 +201,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--reference", default=DEFAULT_REFERENCE)
     ap.add_argument("--part", choices=["all", "cli", "drain"], default="all")
+    ap.add_argument("--artifacts", choices=["both", *ARTIFACTS], default="both")
     ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
     if args.smoke:
@@ -207,15 +222,22 @@ def main() -> None:
                 f"ratio to today's path {on / today:.2f}x"
             )
         if args.part in ("all", "drain"):
-            rate, reference, n_rows = drain_part(
-                tmp / "drain", args.retrains, args.reference_retrains, args.workers
-            )
-            print(
-                f"drain of {args.retrains} retrains ({n_rows} outbox writes each) into "
-                f"`mlflow server` on loopback, {args.workers} at once: {rate:.1f} retrains/s "
-                f"(target >= {TARGET_RATE:g}); today's path (inline, {args.reference_retrains} "
-                f"retrains): {reference:.1f} retrains/s; ratio {rate / reference:.2f}x"
-            )
+            for how in ARTIFACTS if args.artifacts == "both" else [args.artifacts]:
+                where = tmp / f"drain-{how}"
+                rate, reference, n_rows = drain_part(
+                    where,
+                    args.retrains,
+                    args.reference_retrains,
+                    args.workers,
+                    str(where / "artifact_store") if how == "direct" else None,
+                )
+                print(
+                    f"drain of {args.retrains} retrains ({n_rows} outbox writes each) into "
+                    f"`mlflow server` on loopback, {ARTIFACTS[how]}, {args.workers} at once: "
+                    f"{rate:.1f} retrains/s (target >= {TARGET_RATE:g}); today's path (inline, "
+                    f"{args.reference_retrains} retrains): {reference:.1f} retrains/s; ratio "
+                    f"{rate / reference:.2f}x"
+                )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

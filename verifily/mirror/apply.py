@@ -37,6 +37,8 @@ from verifily.tracking.versions import find_version, register_version, registere
 DIGEST_CHARS = 36
 
 
+# Rows about the retrain's own MLflow run, which follow one another and go together.
+RUN_WRITES = (START, LOG, FINISH)
 # {(tracking URI, experiment name): experiment id}, per drainer process.
 _experiments: dict[tuple[str, str], str] = {}
 
@@ -85,10 +87,11 @@ def _found_or_created(client, settings, key, payload, first_attempt, reserved):
 
 def open_run(
     settings: TrackingSettings, key: str, payload: dict, *, first_attempt: bool = False
-) -> dict:
-    """Find or create the retrain's MLflow run; log its params and dataset input. On a row's
-    first attempt with no reservation nothing can exist yet, so the lookup is skipped."""
-    from mlflow.entities import Dataset, DatasetInput, InputTag, Param, RunTag
+) -> tuple[dict, dict]:
+    """Find or create the retrain's MLflow run and log its dataset input; returns the run and
+    the params it does not have yet (sent with the retrain's next batch). On a row's first
+    attempt with no reservation nothing can exist yet, so the lookup is skipped."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag, RunTag
 
     client = mlflow_client(settings)
     reserved = payload.get("mlflow_run_id") or payload.get("reservation")
@@ -109,9 +112,7 @@ def open_run(
         )
     run_id = run.info.run_id
     have = run.data.params if run.data else {}
-    params = [Param(k, v) for k, v in payload["params"].items() if k not in have]
-    if params:
-        client.log_batch(run_id, params=params)
+    todo = {k: v for k, v in payload["params"].items() if k not in have}
     ds = payload["dataset"]
     if not (run.inputs and run.inputs.dataset_inputs):
         dataset = Dataset(
@@ -127,18 +128,22 @@ def open_run(
         client.log_inputs(
             run_id, [DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "training")])]
         )
-    return {
+    started = {
         "run_id": run_id,
         "experiment_id": exp_id,
+        "artifact_uri": run.info.artifact_uri,
         "url": run_url(settings, exp_id, run_id),
         "open_with": how_to_open(settings),
     }
+    return started, todo
 
 
-def log_points(settings: TrackingSettings, run_id: str, *payloads: dict) -> None:
-    """Metrics (each at its recorded time) and tags of one or more `log` rows in one batch; a
-    later row's tag wins over an earlier one's."""
-    from mlflow.entities import Metric, RunTag
+def log_points(
+    settings: TrackingSettings, run_id: str, *payloads: dict, params: dict | None = None
+) -> None:
+    """Params, and the metrics (each at its recorded time) and tags of one or more `log` rows,
+    in one request; a later row's tag wins over an earlier one's."""
+    from mlflow.entities import Metric, Param, RunTag
 
     metrics, tags = [], {}
     for payload in payloads:
@@ -146,7 +151,10 @@ def log_points(settings: TrackingSettings, run_id: str, *payloads: dict) -> None
         metrics += [Metric(k, float(v), ts, 0) for k, v in sorted(payload["metrics"].items())]
         tags.update({k: str(v) for k, v in payload["tags"].items()})
     mlflow_client(settings).log_batch(
-        run_id, metrics=metrics, tags=[RunTag(k, v) for k, v in sorted(tags.items())]
+        run_id,
+        metrics=metrics,
+        params=[Param(k, str(v)) for k, v in sorted((params or {}).items())],
+        tags=[RunTag(k, v) for k, v in sorted(tags.items())],
     )
 
 
@@ -169,17 +177,44 @@ def mirror_alias(settings: TrackingSettings, payload: dict) -> dict:
     return {"moved": True, "version": str(mv.version), "ledger_version": holder.version}
 
 
+def run_writes(rows: list[dict], outbox: TrackingOutbox) -> dict | None:
+    """A retrain's `start`, `log` and `finish` rows that follow one another, sent together (see
+    verifily.mirror.drain.units): the run opened (or found), one batch with its params, every
+    metric and tag, then the run directory uploaded and the run closed. Returns the run when
+    the rows begin with `start`."""
+    head, settings, key = rows[0], settings_of(rows[0]), rows[0]["key"]
+    params: dict = {}
+    if head["op"] == START:
+        # `attempts` as read before this attempt was counted: 0 = never sent before.
+        started, params = open_run(
+            settings, key, head["payload"], first_attempt=head["attempts"] == 0
+        )
+    else:
+        found = outbox.result_of(key, START)
+        if found is None:
+            raise NotYet(f"retrain {key} has no MLflow run yet")
+        started = found
+    logs = [r["payload"] for r in rows if r["op"] == LOG]
+    finish = next((r["payload"] for r in rows if r["op"] == FINISH), None)
+    if finish is not None:
+        tags = {**finish["tags"], MLFLOW_RUN_DIR: finish["run_dir"]}
+        logs.append({"metrics": {}, "tags": tags, "ts": 0})
+    run_id = started["run_id"]
+    if params or logs:
+        log_points(settings, run_id, *logs, params=params)
+    if finish is not None:
+        log_run_dir(settings, run_id, finish["run_dir"], started.get("artifact_uri"))
+        end_run(settings, run_id, "FINISHED")
+    return started if head["op"] == START else None
+
+
 def apply_rows(rows: list[dict], outbox: TrackingOutbox) -> dict | None:
-    """Send one write to MLflow: a row, or consecutive `log` rows of a retrain in one batch
-    (see verifily.mirror.drain.units); returns what later rows need (the run of `start`)."""
+    """Send one write to MLflow (a row, or run writes sent together); returns what later rows
+    need (the run of `start`)."""
+    if rows[0]["op"] in RUN_WRITES:
+        return run_writes(rows, outbox)
     if len(rows) > 1:
-        if any(r["op"] != LOG for r in rows):
-            raise ValueError("only `log` rows are sent together")
-        started = outbox.result_of(rows[0]["key"], START)
-        if started is None:
-            raise NotYet(f"retrain {rows[0]['key']} has no MLflow run yet")
-        log_points(settings_of(rows[0]), started["run_id"], *(r["payload"] for r in rows))
-        return None
+        raise ValueError(f"{rows[0]['op']!r} rows are sent one by one")
     return apply_row(rows[0], outbox)
 
 
@@ -187,30 +222,15 @@ def apply_row(row: dict, outbox: TrackingOutbox) -> dict | None:
     """Send one row to MLflow; returns what later rows need (the run of `start`)."""
     settings = settings_of(row)
     key, op, payload = row["key"], row["op"], row["payload"]
-    if op == START:
-        # `attempts` as read before this attempt was counted: 0 = never sent before.
-        return open_run(settings, key, payload, first_attempt=row["attempts"] == 0)
+    if op in RUN_WRITES:
+        return run_writes([row], outbox)
     if op == ALIAS:
         return mirror_alias(settings, payload)
     started = outbox.result_of(key, START)
     if started is None:
         raise NotYet(f"retrain {key} has no MLflow run yet")
     run_id = started["run_id"]
-    if op == LOG:
-        log_points(settings, run_id, payload)
-    elif op == FINISH:
-        log_run_dir(settings, run_id, payload["run_dir"])
-        log_points(
-            settings,
-            run_id,
-            {
-                "metrics": {},
-                "tags": {**payload["tags"], MLFLOW_RUN_DIR: payload["run_dir"]},
-                "ts": 0,
-            },
-        )
-        end_run(settings, run_id, "FINISHED")
-    elif op == FAIL:
+    if op == FAIL:
         fail_if_running(settings, run_id, payload["error"])
     elif op == REGISTER:
         with tempfile.TemporaryDirectory() as tmp:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from verifily.mirror.apply import NotYet, apply_rows
 from verifily.tracking.outbox import TrackingOutbox
-from verifily.tracking.record import LOG, START
+from verifily.tracking.record import FINISH, LOG, START
 
 
 @dataclass
@@ -31,28 +31,38 @@ class DrainReport:
     seconds: float = 0.0
 
 
-# The most metric points and tags one coalesced `log` write may carry (MLflow's log_batch takes
-# 1000 metrics and 100 tags per request).
-MAX_BATCH_METRICS, MAX_BATCH_TAGS = 1000, 100
+# MLflow's limits on one log_batch request: params and tags, 100 each; 1000 entities in all.
+MAX_BATCH_PARAMS_OR_TAGS, MAX_BATCH_ENTITIES = 100, 1000
+
+
+def _sizes(rows: list[dict]) -> tuple[int, int, int]:
+    """(params, tags, metrics) that run writes sent together log in their one batch."""
+    params = sum(len(r["payload"].get("params") or {}) for r in rows if r["op"] == START)
+    tags = sum(len(r["payload"]["tags"]) + (r["op"] == FINISH) for r in rows if r["op"] != START)
+    metrics = sum(len(r["payload"].get("metrics") or {}) for r in rows if r["op"] == LOG)
+    return params, tags, metrics
+
+
+def _joins(unit: list[dict], row: dict) -> bool:
+    if row["op"] not in (LOG, FINISH) or unit[0]["op"] not in (START, LOG):
+        return False
+    if unit[-1]["op"] == FINISH or row["target"] != unit[0]["target"]:
+        return False
+    params, tags, metrics = _sizes([*unit, row])
+    return max(params, tags) <= MAX_BATCH_PARAMS_OR_TAGS and (
+        params + tags + metrics <= MAX_BATCH_ENTITIES
+    )
 
 
 def units(rows: list[dict]) -> list[list[dict]]:
-    """A retrain's pending rows as the writes sent: consecutive `log` rows for one store become
-    one batch (one request instead of one per step), every other row goes alone."""
+    """A retrain's pending rows as the writes sent: a `start` and the `log` rows and `finish`
+    that follow it for the same store go together (the run opened, one batch of params,
+    metrics and tags, the upload, the close), as do `log` rows without their `start`; every
+    other row goes alone. Each unit is marked applied only when all of it was sent."""
     out: list[list[dict]] = []
     for row in rows:
-        last = out[-1] if out else None
-        if (
-            last is not None
-            and row["op"] == LOG
-            and last[0]["op"] == LOG
-            and row["target"] == last[0]["target"]
-            and sum(len(r["payload"]["metrics"]) for r in last) + len(row["payload"]["metrics"])
-            <= MAX_BATCH_METRICS
-            and sum(len(r["payload"]["tags"]) for r in last) + len(row["payload"]["tags"])
-            <= MAX_BATCH_TAGS
-        ):
-            last.append(row)
+        if out and _joins(out[-1], row):
+            out[-1].append(row)
         else:
             out.append([row])
     return out
@@ -66,11 +76,11 @@ def drain_retrain(outbox: TrackingOutbox, key: str, report: DrainReport) -> bool
         try:
             result = apply_rows(unit, outbox)
         except NotYet as e:
-            outbox.mark_failed(seqs, str(e))
+            outbox.mark_failed(seqs[:1], str(e))
             return True  # its start is someone else's to apply; not an outage
         except Exception as e:  # MLflow down, slow or refusing: the row stays pending
             msg = f"{type(e).__name__}: {str(e)[:1000]}"
-            outbox.mark_failed(seqs, msg)
+            outbox.mark_failed(seqs[:1], msg)  # the unit's first row names it in the status
             report.error = f"retrain {key}, {unit[0]['op']}: {msg}"
             return False
         outbox.mark_applied(seqs, result)

@@ -8,7 +8,7 @@ from tests.support.examples import IRIS, REPO
 from tests.support.mlflow_server import drained, mlflow_runs_of, retrain
 from tests.support.outbox import jobs_db_of, wait_drained_or_failed, wait_no_drainer
 from verifily.mirror.apply import apply_row
-from verifily.mirror.drain import MAX_BATCH_TAGS, drain, units
+from verifily.mirror.drain import MAX_BATCH_PARAMS_OR_TAGS, drain, units
 from verifily.tracking.outbox import TrackingOutbox
 from verifily.tracking.record import START
 from verifily.tracking.store import mlflow_client, resolve_tracking_settings
@@ -37,14 +37,17 @@ def test_a_retry_after_a_crash_between_create_and_mark_makes_no_second_run(
     assert again.data.params == run.data.params
 
 
-def test_consecutive_log_rows_of_a_store_are_sent_as_one_batch():
+def test_a_retrains_run_writes_are_sent_together_within_mlflows_batch_limits():
     def row(seq, op, tags=1, target="a"):
         payload = {"metrics": {"m": 1.0}, "tags": {f"t{i}": "v" for i in range(tags)}, "ts": 1}
-        return {"seq": seq, "op": op, "payload": payload, "target": {"uri": target}}
+        return {"seq": seq, "op": op, "payload": {**payload, "params": {}}, "target": target}
 
-    rows = [row(1, "start"), row(2, "log"), row(3, "log"), row(4, "log", target="b")]
-    rows += [row(5, "finish"), row(6, "log"), row(7, "log", tags=MAX_BATCH_TAGS)]
-    assert [[r["seq"] for r in u] for u in units(rows)] == [[1], [2, 3], [4], [5], [6], [7]]
+    rows = [row(1, "start"), row(2, "log"), row(3, "log"), row(4, "finish"), row(5, "register")]
+    rows += [row(6, "log"), row(7, "log", target="b"), row(8, "log", tags=MAX_BATCH_PARAMS_OR_TAGS)]
+    rows += [row(9, "alias"), row(10, "finish"), row(11, "log")]
+    assert [[r["seq"] for r in u] for u in units(rows)] == [
+        [1, 2, 3, 4], [5], [6], [7], [8], [9], [10], [11]
+    ]  # fmt: skip
 
 
 def test_a_lease_gives_one_drainer_a_retrain_until_it_expires(dagster_home):
