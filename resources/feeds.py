@@ -3,6 +3,7 @@ Neo4j graph)."""
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -14,11 +15,14 @@ from verifily.feeds import (
     FeedError,
     Pending,
 )
-from verifily.feeds.graph import GraphFeed
 from verifily.feeds.graph_cypher import GraphQueries
 from verifily.feeds.graph_records import RecordMapping
 from verifily.feeds.jsonl import JsonlFeed
 from verifily.feeds.sql import DEFAULT_TABLE, SqlFeed
+
+if TYPE_CHECKING:
+    # The neo4j driver costs ~0.5 s to import: only a neo4j feed's setup imports it.
+    from verifily.feeds.graph import GraphFeed
 
 
 class FeedDataFetcher(dg.ConfigurableResource, ABC):
@@ -29,7 +33,7 @@ class FeedDataFetcher(dg.ConfigurableResource, ABC):
     """
 
     @abstractmethod
-    def _feed(self) -> JsonlFeed | SqlFeed | GraphFeed:
+    def _feed(self) -> "JsonlFeed | SqlFeed | GraphFeed":
         """The core feed this resource's configuration describes."""
 
     def start_position(self, start_at: str) -> dict:
@@ -92,9 +96,11 @@ class Neo4jFeedFetcher(FeedDataFetcher):
     meta_properties: list[str] = []
     completion_grace_seconds: float = DEFAULT_GRAPH_GRACE_SECONDS
 
-    _graph: GraphFeed | None = PrivateAttr(default=None)
+    _graph: Any = PrivateAttr(default=None)  # a GraphFeed once set up
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        from verifily.feeds.graph import GraphFeed
+
         queries = GraphQueries(
             label=self.label,
             job_label=self.job_label,
@@ -120,7 +126,7 @@ class Neo4jFeedFetcher(FeedDataFetcher):
             self._graph.close()
             self._graph = None
 
-    def _feed(self) -> GraphFeed:
+    def _feed(self) -> "GraphFeed":
         if self._graph is None:
             raise FeedError("the neo4j feed resource is used outside its setup and teardown")
         return self._graph
