@@ -96,9 +96,18 @@ def new_database(server_url: str) -> str:
 
 
 def dagster_storage(server_url: str) -> dict:
-    """dagster.yaml's `storage` on a new, empty database of the server (dagster-postgres:
-    runs, event log and schedules in one database, as deploy/ configures it). The driver is
-    named: with SQLAlchemy 2.1 a bare postgresql:// means psycopg 3, whose server-side
-    parameters break dagster-postgres's NOTIFY; dagster-postgres is built on psycopg2."""
+    """dagster.yaml's `storage` on a new, empty database of the server: dagster-postgres (runs,
+    event log and schedules in one database) with pooled connections, as config/dagster-api.yaml
+    documents it (verifily_assets/instance_storage.py). The driver is named: with SQLAlchemy
+    2.1 a bare postgresql:// means psycopg 3, whose server-side parameters break
+    dagster-postgres's NOTIFY; dagster-postgres is built on psycopg2."""
     db = new_database(server_url).replace("postgresql+psycopg://", "postgresql+psycopg2://", 1)
-    return {"storage": {"postgres": {"postgres_url": db}}}
+    return {
+        "storage": {
+            "custom": {
+                "module": "verifily_assets.instance_storage",
+                "class": "PooledPostgresStorage",
+                "config": {"postgres_url": db},
+            }
+        }
+    }
