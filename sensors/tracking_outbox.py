@@ -4,7 +4,7 @@ when it was down, never twice; each MLflow run it opens is linked on its retrain
 import dagster as dg
 
 from resources.jobs_db import JobsDatabase
-from verifily.mirror.drain import drain
+from verifily.mirror.drain import DRAIN_WORKERS, drain
 from verifily.tags import MLFLOW_MODEL_ID
 from verifily.tracking.outbox import TrackingOutbox
 
@@ -42,7 +42,9 @@ def link_events(opened: list[dict]) -> list[dg.AssetObservation]:
 )
 def tracking_outbox(context: dg.SensorEvaluationContext, jobs_db: JobsDatabase):
     """Drain the backlog for up to TICK_BUDGET_SECONDS; link the MLflow runs it opened."""
-    report = drain(TrackingOutbox(jobs_db.url), budget_seconds=TICK_BUDGET_SECONDS)
+    report = drain(
+        TrackingOutbox(jobs_db.url), budget_seconds=TICK_BUDGET_SECONDS, workers=DRAIN_WORKERS
+    )
     if report.error:
         context.log.warning(f"MLflow tracking is behind: {report.error}")
     if not report.opened and not report.applied:

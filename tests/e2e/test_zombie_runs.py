@@ -17,8 +17,7 @@ import yaml
 from tests.support.daemon import RECOMMENDED, Daemon, runs_with, wait_for
 from tests.support.examples import IRIS, REPO
 from tests.support.feeds import append_jsonl, records
-from verifily.tags import MLFLOW_RUN_ID
-from verifily.tracking.store import mlflow_client, resolve_tracking_settings
+from tests.support.mlflow_server import mlflow_runs_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 RS = dg.DagsterRunStatus
@@ -110,10 +109,10 @@ def test_sigkilled_cli_retrain_is_reaped_and_the_queue_moves_on(dagster_home, ml
         )  # fmt: skip
         print(f"queued run started {time.monotonic() - killed_at:.1f}s after the kill")
         wait_for(lambda: not staging.exists(), 30, "the staging dir to be swept", daemon)
-        client = mlflow_client(resolve_tracking_settings())
-        mlflow_run = failed.tags[MLFLOW_RUN_ID]
+        # The reaper queued the FAILED close in the tracking outbox; the daemon's drainer opens
+        # the killed retrain's MLflow run and closes it.
         wait_for(
-            lambda: client.get_run(mlflow_run).info.status == "FAILED", 60,
+            lambda: [r.info.status for r in mlflow_runs_of(failed.run_id)] == ["FAILED"], 60,
             "the killed run's MLflow run to be closed FAILED", daemon,
         )  # fmt: skip
         done = wait_for(

@@ -100,13 +100,20 @@ def status(as_json: bool) -> None:
     "--detached", is_flag=True, help="As started by `verifily retrain`: quiet, one at a time."
 )
 @click.option("--budget", type=float, default=None, help="Stop after this many seconds.")
-def drain(detached: bool, budget: float | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Retrains applied at once (each retrain's writes stay in order).",
+)
+def drain(detached: bool, budget: float | None, workers: int) -> None:
     """Apply the backlog to MLflow now (what the daemon's tracking_outbox sensor does)."""
     # Imported here: the drainer imports MLflow (seconds) only when it applies something.
     from verifily.mirror.drain import drain as drain_outbox
 
     if not detached:
-        report = drain_outbox(budget_seconds=budget)
+        report = drain_outbox(budget_seconds=budget, workers=workers)
         click.echo(f"applied {report.applied} writes of {report.retrains} retrains")
         if report.error:
             click.echo(f"error: {report.error}", err=True)
@@ -116,4 +123,4 @@ def drain(detached: bool, budget: float | None) -> None:
     state.mkdir(parents=True, exist_ok=True)
     with open(state / DRAIN_LOCK, "a+b") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        drain_outbox(budget_seconds=budget or DETACHED_BUDGET_SECONDS)
+        drain_outbox(budget_seconds=budget or DETACHED_BUDGET_SECONDS, workers=workers)

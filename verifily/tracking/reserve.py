@@ -69,8 +69,13 @@ def reserve_run(
     with _lock:
         if time.monotonic() - _failed_at < RESERVE_BACKOFF_SECONDS:
             return Reservation(reservation_id, None, "MLflow failed recently; not waiting on it")
-    future = _pool.submit(_create, settings, model_id, reservation_id)
     try:
+        if not settings.is_remote:
+            # A local store is no server that can hang, and opening it runs alembic, whose
+            # migration context is process-global: from a thread it would race Dagster's own
+            # alembic use (its SQLite storage) in this process.
+            return Reservation(reservation_id, _create(settings, model_id, reservation_id))
+        future = _pool.submit(_create, settings, model_id, reservation_id)
         return Reservation(reservation_id, future.result(timeout=timeout_seconds))
     except FutureTimeout:
         error = f"MLflow did not answer within {timeout_seconds:g} s"
