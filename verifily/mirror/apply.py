@@ -43,6 +43,16 @@ RUN_WRITES = (START, LOG, FINISH)
 _experiments: dict[tuple[str, str], str] = {}
 
 
+def warm_up() -> None:
+    """Import the MLflow modules the apply path uses, before drainer threads start (first
+    imports of one module from several threads can deadlock)."""
+    import mlflow.entities  # noqa: F401
+    import mlflow.exceptions  # noqa: F401
+    import mlflow.protos.databricks_pb2  # noqa: F401
+    import mlflow.store.artifact.artifact_repository_registry  # noqa: F401
+    import mlflow.tracking  # noqa: F401
+
+
 class NotYet(Exception):
     """A row that cannot be applied before an earlier one (its retrain's `start`)."""
 

@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from verifily.mirror.apply import NotYet, apply_rows
+from verifily.mirror.apply import NotYet, apply_rows, warm_up
 from verifily.tracking.outbox import TrackingOutbox
 from verifily.tracking.record import FINISH, LOG, START
 
@@ -162,6 +162,13 @@ def _drain_parallel(
                 stop.set()
 
     seen: set[str] = set()
+    # The first retrain alone, in this thread: MLflow imports much of itself lazily, and first
+    # imports of one module from several threads at once end in Python's _DeadlockError.
+    warm_up()
+    first = outbox.pending_keys(limit=1)
+    if first:
+        seen.update(first)
+        one(first[0])
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drain") as pool:
         while not stop.is_set():
             keys = [k for k in outbox.pending_keys() if k not in seen]
