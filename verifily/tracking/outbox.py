@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from verifily.jobstore.events import default_url
+from verifily.jobstore.events import JobEventStore
 from verifily.rundir.audit import utc_now
 
 _metadata = sa.MetaData()
@@ -60,17 +59,11 @@ LEASE_SECONDS = 60.0
 class TrackingOutbox:
     """Pending and applied tracking writes in one SQL table of the jobs database."""
 
-    _engines: dict[str, sa.Engine] = {}
-    _lock = threading.Lock()
-
     def __init__(self, url: str | None = None):
-        self.url = url or default_url()
-        with self._lock:
-            if self.url not in self._engines:
-                engine = sa.create_engine(self.url, pool_pre_ping=True)
-                _metadata.create_all(engine)
-                self._engines[self.url] = engine
-        self.engine = self._engines[self.url]
+        # The jobs database's engine and create-once, as approvals and the message outbox use.
+        events = JobEventStore(url)
+        self.url, self.engine = events.url, events.engine
+        events.create_once(_metadata)
         self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
     def record(self, key: str, op: str, payload: dict, target: dict) -> int:
