@@ -19,7 +19,11 @@ PARTITION = "dagster/partition"
 RUN_KEY = "dagster/run_key"
 # "true" on a failed run Dagster's run retries will run again (a run that never started).
 WILL_RETRY = "dagster/will_retry"
-WRITTEN_BY_DAGSTER = frozenset({PARTITION, RUN_KEY, WILL_RETRY})
+# On a failed run: why (e.g. "START_TIMEOUT", failed by run monitoring for never starting).
+FAILURE_REASON = "dagster/failure_reason"
+# On a retry Dagster made: the run it retries.
+PARENT_RUN_ID = "dagster/parent_run_id"
+WRITTEN_BY_DAGSTER = frozenset({PARTITION, RUN_KEY, WILL_RETRY, FAILURE_REASON, PARENT_RUN_ID})
 
 # -- Run tags ------------------------------------------------------------------------------------
 MODEL_ID = PREFIX + "model_id"
