@@ -74,7 +74,9 @@ def test_ctrl_c_stops_everything_the_demo_started(tmp_path):
         assert work and processes_of(work), "".join(lines)
         started = processes_of(work)
         t0 = time.monotonic()
-        os.kill(proc.pid, signal.SIGINT)  # what Ctrl-C sends the script
+        # What Ctrl-C sends: SIGINT to the terminal's foreground process group, the script
+        # and the command it is running (its servers have process groups of their own).
+        os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)
         assert proc.returncode == 130, "".join(lines)
         assert not wait_gone(started, 10), "processes left after Ctrl-C"
