@@ -40,6 +40,9 @@ def start(tmp_path: Path) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        # A shell cannot trap a signal ignored when it starts: give the script the SIGINT of a
+        # terminal whatever the test worker inherited.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
