@@ -23,7 +23,11 @@ WILL_RETRY = "dagster/will_retry"
 FAILURE_REASON = "dagster/failure_reason"
 # On a retry Dagster made: the run it retries.
 PARENT_RUN_ID = "dagster/parent_run_id"
-WRITTEN_BY_DAGSTER = frozenset({PARTITION, RUN_KEY, WILL_RETRY, FAILURE_REASON, PARENT_RUN_ID})
+# On a run a sensor requested: the sensor's name.
+SENSOR_NAME = "dagster/sensor_name"
+WRITTEN_BY_DAGSTER = frozenset(
+    {PARTITION, RUN_KEY, WILL_RETRY, FAILURE_REASON, PARENT_RUN_ID, SENSOR_NAME}
+)
 
 # -- Run tags ------------------------------------------------------------------------------------
 MODEL_ID = PREFIX + "model_id"

@@ -1,9 +1,7 @@
 """A burst of queued submissions with the API and the daemon both crashing mid-burst: every
 accepted job runs exactly once, none is lost, none runs twice, no run directory is shared.
 
-A job may have more than one Dagster run, but only one that ran: a daemon killed while launching
-a run leaves it STARTING with no worker; run monitoring fails it for never starting
-(START_TIMEOUT) and Dagster's run retries make the next run of the job, its child.
+A job may have more than one Dagster run, but only one that ran (tests/support/job_runs.py).
 
 Clients send their submissions with an Idempotency-Key and retry until answered, as the SDK
 does. Mid-burst the API is SIGKILLed and started again (its clients see refused connections and
@@ -12,7 +10,6 @@ runs, and started again. Runs are spread over four models because the run queue 
 per model at a time (config/dagster-api.yaml). VERIFILY_E2E_JOBS overrides the count.
 """
 
-import itertools
 import os
 import statistics
 import threading
@@ -28,10 +25,11 @@ import sqlalchemy as sa
 
 from tests.support.api_servers import make_stack
 from tests.support.daemon import wait_for
+from tests.support.job_runs import ran_more_than_once, shown
 from verifily.api.jobs.statuses import job_status
 from verifily.jobstore.submissions import SubmissionStore
 from verifily.rundir.contract import validate_run_contract
-from verifily.tags import FAILURE_REASON, JOB_ID, PARENT_RUN_ID
+from verifily.tags import JOB_ID
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 N = int(os.environ.get("VERIFILY_E2E_JOBS", "100"))
@@ -72,35 +70,6 @@ def job_runs(instance: dg.DagsterInstance) -> dict[str, list[dg.DagsterRun]]:
         if job_id:
             out.setdefault(job_id, []).append(rec.dagster_run)
     return out
-
-
-def _shown(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dict:
-    rec = instance.get_run_record_by_id(run.run_id)
-    started = rec.start_time if rec else None
-    return {"run": run.run_id, "status": run.status.value, "started": started} | {
-        k: run.tags[k]
-        for k in ("dagster/sensor_name", FAILURE_REASON, PARENT_RUN_ID)
-        if k in run.tags
-    }
-
-
-def ran_more_than_once(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> bool:
-    """Whether more than one of a job's runs (newest first) ran: every run but the newest must
-    have failed without starting (no run start, no step), and be retried by the next (as the
-    crash matrix, tests/e2e/test_api_job_crashes.py, also allows)."""
-    attempts = list(reversed(runs))
-    for run, retry in itertools.pairwise(attempts):
-        rec = instance.get_run_record_by_id(run.run_id)
-        steps = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
-        never_started = (
-            run.status == dg.DagsterRunStatus.FAILURE
-            and rec is not None
-            and rec.start_time is None
-            and not steps
-        )
-        if not never_started or retry.tags.get(PARENT_RUN_ID) != run.run_id:
-            return True
-    return False
 
 
 def test_api_and_daemon_restarted_mid_burst_lose_no_job_and_run_none_twice(stack):
@@ -183,7 +152,7 @@ def test_api_and_daemon_restarted_mid_burst_lose_no_job_and_run_none_twice(stack
     runs = job_runs(instance)
     assert sorted(runs) == sorted(ids), "a run belongs to no accepted job, or a job has none"
     twice = {
-        j: [_shown(instance, r) for r in rs]
+        j: [shown(instance, r) for r in rs]
         for j, rs in runs.items()
         if ran_more_than_once(instance, rs)
     }

@@ -8,7 +8,7 @@ Points, as Dagster's test_sensor_failure_recovery.py names them:
   too few records); the daemon's whole process group is signalled from outside;
 - RUN_CREATED: the tick's run exists, not yet submitted; RUN_LAUNCHED: submitted, the tick not
   yet finished (its cursor not stored). Both crash the daemon from inside its own process
-  (tests/support/crash_points.py), once.
+  (tests/support/crashing_coordinator.py), once.
 After each crash more records arrive before the restart, so a tick that re-read the feed from
 a stale cursor would cut a longer, overlapping window instead of the one it requested.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.support.crash_points import POINTS, write_crash_instance
+from tests.support.crashing_coordinator import POINTS, write_crash_instance
 from tests.support.daemon import Daemon, runs_with, sensor_ticks, wait_for
 from tests.support.examples import IRIS
 from tests.support.feeds import append_jsonl, records

@@ -53,7 +53,7 @@ def instance_settings(home: Path, max_runs: int, consolidated_events: bool) -> d
 
 
 def _crashing(point: str, sig: str) -> list[str]:
-    return [sys.executable, "-m", "tests.support.crashpoints", point, sig, "--"]
+    return [sys.executable, "-m", "tests.support.crashing_servers", point, sig, "--"]
 
 
 def _kill_group(pgid: int) -> None:
@@ -148,7 +148,7 @@ class Stack:
 
     def start_api(self, crash: tuple[str, str] | None = None) -> None:
         """Start the API (again) on its port and wait until it answers; `crash` (point,
-        signal) starts it under tests.support.crashpoints."""
+        signal) starts it under tests.support.crashing_servers."""
         args = self.api_args
         if crash:
             args = [*_crashing(*crash), *args[1:]]  # args[1:] is `-m verifily serve ...`
@@ -157,7 +157,7 @@ class Stack:
 
     def start_daemon(self, crash: tuple[str, str] | None = None) -> None:
         """Start dagster-daemon (again) on the stack's workspace, optionally under
-        tests.support.crashpoints."""
+        tests.support.crashing_servers."""
         args = [str(BIN / "dagster-daemon"), "run", "-w", self.workspace]
         self.start("daemon", [*_crashing(*crash), *args] if crash else args)
 

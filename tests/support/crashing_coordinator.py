@@ -73,7 +73,7 @@ def write_crash_instance(home: Path, crash_at: str | None, crash_signal: str, ma
         "telemetry": {"enabled": False},
         **{k: v for k, v in RECOMMENDED.items() if k != "run_coordinator"},
         "run_coordinator": {
-            "module": "tests.support.crash_points",
+            "module": "tests.support.crashing_coordinator",
             "class": "CrashingRunCoordinator",
             "config": {
                 "max_concurrent_runs": 0,

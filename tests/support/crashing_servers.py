@@ -3,7 +3,7 @@ sensor tests inject crashes (test_sensor_failure_recovery.py), but from outside 
 the real `verifily serve` or `dagster-daemon` runs in this process after one of its calls is
 wrapped to send the process a signal, once.
 
-Usage: python -m tests.support.crashpoints POINT SIGNAL -- COMMAND...
+Usage: python -m tests.support.crashing_servers POINT SIGNAL -- COMMAND...
 
   api:accepted      the request is checked; the submission is not stored yet
   api:stored        the submission and its first event are committed; no answer sent yet
@@ -34,7 +34,7 @@ _fired = threading.Event()
 def _crash(sig: int) -> None:
     if not _fired.is_set():
         _fired.set()
-        sys.stderr.write(f"crashpoints: sending signal {sig} to {os.getpid()}\n")
+        sys.stderr.write(f"crashing_servers: sending signal {sig} to {os.getpid()}\n")
         sys.stderr.flush()
         os.kill(os.getpid(), sig)
 
