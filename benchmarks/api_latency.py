@@ -40,6 +40,7 @@ import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.p
 import dagster as dg
 import requests
 from dagster_graphql import DagsterGraphQLClient
+from harness import percentile, reference_tree
 
 from tests.support.api_servers import Stack, make_stack
 from verifily.tags import JOB_ID, PARTITION, RETRAIN_JOB, TRIGGER_API
@@ -50,25 +51,6 @@ REPO = checkout.REPO
 # The commit before queued jobs moved into the code location: today's mechanism.
 DEFAULT_REFERENCE = "8c348df"
 TARGET_MEDIAN, TARGET_P99 = 2.0, 5.0
-
-
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
-
-
-def reference_tree(commit: str, dest: Path) -> Path:
-    """The reference release's code, as its checkout has it. That commit lacks
-    verifily/feeds/window.py (ignored by its .gitignore), so today's file is added."""
-    dest.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", commit], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    window = dest / "verifily" / "feeds" / "window.py"
-    if not window.exists():
-        shutil.copy(REPO / "verifily" / "feeds" / "window.py", window)
-    return dest
 
 
 class Mechanism:
@@ -286,7 +268,8 @@ def main() -> None:
     )
     for name, r in results.items():
         lat = r["latency"]
-        print(f"  {name:44s} median {statistics.median(lat):5.2f} s   p99 {pct(lat, 99):5.2f} s")
+        med, p99 = statistics.median(lat), percentile(lat, 99)
+        print(f"  {name:44s} median {med:5.2f} s   p99 {p99:5.2f} s")
     base = results[GraphQL.name]["latency"]
     for name, r in results.items():
         if name != GraphQL.name:
@@ -294,7 +277,7 @@ def main() -> None:
             print(
                 f"  ratio {name.split(',')[1].strip()} / GraphQL: median "
                 f"{statistics.median(lat) / statistics.median(base):.2f}x, p99 "
-                f"{pct(lat, 99) / pct(base, 99):.2f}x"
+                f"{percentile(lat, 99) / percentile(base, 99):.2f}x"
             )
     print(
         "  where the time goes (medians): submission -> run made | -> RUN_STARTING (queue) |"
@@ -306,7 +289,7 @@ def main() -> None:
             f"{statistics.median(r['queued']):5.2f} s | {statistics.median(r['worker']):5.2f} s"
         )
     mine = results[Sensor.name]["latency"]
-    ok = statistics.median(mine) <= TARGET_MEDIAN and pct(mine, 99) <= TARGET_P99
+    ok = statistics.median(mine) <= TARGET_MEDIAN and percentile(mine, 99) <= TARGET_P99
     print(
         f"  target (this release): median <= {TARGET_MEDIAN:g} s and p99 <= {TARGET_P99:g} s: "
         + ("met" if ok else "NOT met")
@@ -316,7 +299,7 @@ def main() -> None:
         pick = r["pickup"]
         print(
             f"  {name:44s} all answered in {r['answered']:5.1f} s; submission -> run made "
-            f"median {statistics.median(pick):5.2f} s, p99 {pct(pick, 99):5.2f} s, "
+            f"median {statistics.median(pick):5.2f} s, p99 {percentile(pick, 99):5.2f} s, "
             f"last {r['pickup_all']:5.1f} s"
         )
     if sync:

@@ -21,13 +21,13 @@ from pathlib import Path
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
 import dagster as dg
 import requests
+from harness import SMOKE_HELP
 
 from tests.support.api_servers import make_stack
 from tests.support.postgres import running_postgres
 from verifily.tags import RETRAIN_JOB
 
 TARGET = 20.0
-SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 
 
 def measure(tmp: Path, n: int, postgres: str | None) -> float:

@@ -21,20 +21,12 @@ import time
 from pathlib import Path
 
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from harness import median_seconds
+
+from tests.support.keys import write_private_key
 
 REPO = Path(__file__).resolve().parents[1]
 IRIS = REPO / "examples" / "iris" / "artifact"
-
-
-def median_ms(fn, reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:
@@ -49,13 +41,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         key = root / "signing.pem"
-        key.write_bytes(
-            Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
+        write_private_key(key)
         os.environ["VERIFILY_SIGNING_KEY"] = str(key)
         os.environ["VERIFILY_STATE_DIR"] = str(root / "state")
         run(root, args)
@@ -89,7 +75,7 @@ def run(root: Path, args) -> None:
         steps.seal(state)
         publish_run_dir(Path(state["staging_dir"]), Path(state["final_dir"]))
 
-    retrain_ms = median_ms(unsigned_retrain, args.reps)
+    retrain_ms = 1000 * median_seconds(unsigned_retrain, args.reps)
 
     # Signing one run directory: key load, predicate, statement over every file, write+fsync.
     staged = []
@@ -110,7 +96,7 @@ def run(root: Path, args) -> None:
         finally:
             os.close(fd)
 
-    sign_ms = median_ms(sign_one, args.reps)
+    sign_ms = 1000 * median_seconds(sign_one, args.reps)
     for state, _ in staged:
         publish_run_dir(Path(state["staging_dir"]), Path(state["final_dir"]))
     run_dirs = [Path(state["final_dir"]) for state, _ in staged]
@@ -119,8 +105,8 @@ def run(root: Path, args) -> None:
 
     keys = trusted_keys()
     one = run_dirs[0]
-    unsigned_check_ms = median_ms(lambda: validate_run_contract(one), args.reps)
-    signed_check_ms = median_ms(lambda: verify_run_dir(one, keys), args.reps)
+    unsigned_check_ms = 1000 * median_seconds(lambda: validate_run_contract(one), args.reps)
+    signed_check_ms = 1000 * median_seconds(lambda: verify_run_dir(one, keys), args.reps)
     check_added_ms = signed_check_ms - unsigned_check_ms
 
     # A ledger of --ledger-entries entries over other models, then one champion of ours.
@@ -144,10 +130,10 @@ def run(root: Path, args) -> None:
         found = champion_results(holder, keys)
         assert found.value, found.error
 
-    champion_ms = median_ms(champion, args.reps)
-    ledger_ms = median_ms(lambda: verify_ledger(ledger, keys, "default"), args.reps)
+    champion_ms = 1000 * median_seconds(champion, args.reps)
+    ledger_ms = 1000 * median_seconds(lambda: verify_ledger(ledger, keys, "default"), args.reps)
     entry = make_statement({str(one): str(digest)}, "https://verifily.dev/promotion/v1", {})
-    ledger_sign_ms = median_ms(lambda: sign_statement(entry, s), args.reps)
+    ledger_sign_ms = 1000 * median_seconds(lambda: sign_statement(entry, s), args.reps)
 
     entries = args.ledger_entries + 1
     run_dir_parts = {

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
+from harness import SMOKE_HELP
 
 from verifily.contamination.index import EvalIndex
 from verifily.contamination.report import ContaminationParams, eval_file_records, find_contamination
@@ -31,8 +32,6 @@ from verifily.contamination.scan import TrainMatcher, scan_training
 from verifily.contamination.text import field_text, normalise
 from verifily.dataset.artifact import write_artifact
 from verifily.dataset.schema import effective_split
-
-SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 
 
 def vocabulary(size: int = 30000) -> list[str]:

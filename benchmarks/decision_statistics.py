@@ -18,25 +18,16 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_v] = "1"
 
 import argparse  # noqa: E402
-import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import checkout  # noqa: E402 - this checkout on sys.path (benchmarks/checkout.py)
 import numpy as np  # noqa: E402
+from harness import median_seconds  # noqa: E402
 
 REPO = checkout.REPO
 IRIS = REPO / "examples" / "iris" / "artifact"
-
-
-def median_s(fn, reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def textbook_accuracy_bootstrap(correct: np.ndarray, resamples: int, seed: int) -> None:
@@ -75,11 +66,11 @@ def bootstrap_alone(n: int, resamples: int, reps: int) -> None:
         "mock/text (2 metrics)": (tc, tb, METRICS["text"]),
         "numeric (4 metrics, index path)": (nc, nb, METRICS["numeric"]),
     }
-    ref = median_s(lambda: textbook_accuracy_bootstrap(em_c - em_b, resamples, 1), reps)
+    ref = median_seconds(lambda: textbook_accuracy_bootstrap(em_c - em_b, resamples, 1), reps)
     print(f"bootstrap, {n:,} records x {resamples:,} resamples, one core (median of {reps}):")
     print(f"  reference: textbook index bootstrap of accuracy alone: {ref:.3f} s")
     for name, (c, b, metrics) in cases.items():
-        s = median_s(
+        s = median_seconds(
             lambda c=c, b=b, m=metrics: compare(c, m, baseline=b, rng=stream(1, "all"), **opts),
             reps,
         )
@@ -122,8 +113,8 @@ def per_retrain(label: str, data: Path, base_data: Path, root: Path, reps: int) 
     ref = {**loaded.ref(), "metrics": loaded.value}
     thresholds = steps.load_thresholds(None)
     slices = [SliceSpec("meta.lang")] if label != "iris" else []
-    rescore = median_s(lambda: rescore_baseline(staged), reps)
-    evidence = median_s(lambda: gather(staged, thresholds, slices, ref), reps)
+    rescore = median_seconds(lambda: rescore_baseline(staged), reps)
+    evidence = median_seconds(lambda: gather(staged, thresholds, slices, ref), reps)
     steps.abandon(staged)
     added = rescore + evidence
     print(

@@ -13,51 +13,18 @@ warm-up retrain per variant pays the one-time costs (imports, store migrations, 
 """
 
 import argparse
+import contextlib
 import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import checkout  # this checkout on sys.path (benchmarks/checkout.py)
+from harness import SMOKE_HELP
 
 REPO = checkout.REPO
-
-SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port)]
-        + ["--workers", "1", "--backend-store-uri", f"sqlite:///{tmp / 'server.db'}"]
-        + ["--artifacts-destination", str(tmp / "server_artifacts")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # Tracking only: no background job consumers competing for the CPUs being measured.
-        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-    )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2):
-                return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("mlflow server did not start")
 
 
 TRACKING_CALLS = {
@@ -107,12 +74,14 @@ def main() -> None:
 
     import dagster as dg
 
+    from tests.support.mlflow_server import free_port, running_mlflow_server
     from verifily_assets.launch import run_retrain
 
     spent = [0.0]
     time_tracking_calls(spent)
     inside: dict[str, list[float]] = {"sqlite": [], "server": []}
-    proc, url = start_server(tmp)
+    server = contextlib.ExitStack()
+    url = server.enter_context(running_mlflow_server(tmp, tmp / "server.db", free_port()))
     variants = {
         "untracked": {"VERIFILY_MLFLOW_ENABLED": "0"},
         "sqlite": {"VERIFILY_MLFLOW_ENABLED": "1", "MLFLOW_TRACKING_URI": None},
@@ -144,8 +113,7 @@ def main() -> None:
                         if name in inside:
                             inside[name].append(spent[0])
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
     # Medians and minimums both: on a shared, loaded machine the minimum is the better

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
 import dagster as dg
+from harness import SMOKE_HELP
 
 from resources.feeds import JsonlFeedFetcher
 from sensors.record_count import build_record_count_sensor, dump_cursor, feed_key
@@ -24,8 +25,6 @@ from tests.support.feeds import append_jsonl, records
 from verifily.config.models import load_models_config
 from verifily.feeds.jsonl import JsonlFeed
 from verifily_assets.definitions import RETRAIN_TARGET
-
-SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 
 LINE = b'{"id":"h%d","input":"historic question","output":"historic answer"}\n'
 

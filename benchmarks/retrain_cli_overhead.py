@@ -22,8 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
+import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
+from harness import SMOKE_HELP
+
+REPO = checkout.REPO
 TARGET_S = 1.5
 IMPORT_MLFLOW = "import dagster + MLflow's SQLite store"
 UNTRACKED = "verifily retrain, tracking off"

@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
+from harness import SMOKE_HELP, reference_tree
 
 from tests.support.mlflow_server import free_port, running_mlflow_server
 from tests.support.outbox import wait_drained_or_failed, wait_no_drainer
@@ -43,17 +44,6 @@ ARTIFACTS = {
     "server": "artifacts through the server",
     "direct": "artifacts straight to the store",
 }
-SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
-
-
-def reference_tree(commit: str, dest: Path) -> Path:
-    """The reference commit's code, extracted (not installed: PYTHONPATH puts it first)."""
-    dest.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", commit], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    return dest
 
 
 def cli_env(tmp: Path, name: str, code: Path, **extra: str) -> dict:

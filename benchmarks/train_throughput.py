@@ -20,14 +20,13 @@ import time
 from pathlib import Path
 
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
+from harness import SMOKE_HELP
 
 from verifily.dataset.artifact import iter_records, write_artifact
 from verifily.dataset.verify import verify_artifact
 from verifily.retrain import steps
 from verifily.retrain.request import RetrainRequest
 from verifily.training.features import Featurizer
-
-SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 
 CLASSES = ("sports", "finance", "science", "travel")
 

@@ -27,11 +27,11 @@ from pathlib import Path
 
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
 import dagster as dg
+from harness import SMOKE_HELP
 
 from tests.support.daemon import Daemon, runs_with, sensor_ticks, wait_for, write_instance
 from tests.support.feeds import append_jsonl, records
 
-SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 ANCHOR_SECONDS = 17.0
 TARGET_SECONDS = 5.0
 SENSOR = "record_count_bench"

@@ -17,12 +17,11 @@ import time
 from pathlib import Path
 
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
+from harness import SMOKE_HELP
 
 from verifily.dataset.artifact import dataset_hash_of
 from verifily.dataset.verify import verify_artifact
 from verifily.hashing import sha256_file
-
-SMOKE_HELP = "a seconds-long run on tiny inputs (CI): proves the script runs, not the figure"
 
 
 def generate(d: Path, size_mb: int) -> int:

@@ -10,26 +10,16 @@ nothing. Medians of --reps, in this process, SQLite jobs database (the local def
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from harness import median_seconds
+
+from tests.support.keys import write_private_key
 
 REPO = Path(__file__).resolve().parents[1]
 IRIS = REPO / "examples" / "iris" / "artifact"
-
-
-def median_ms(fn, reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:
@@ -42,13 +32,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         key = root / "signing.pem"
-        key.write_bytes(
-            Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
+        write_private_key(key)
         os.environ["VERIFILY_SIGNING_KEY"] = str(key)
         os.environ["DAGSTER_HOME"] = str(root / "state" / "dagster")
         os.environ.pop("VERIFILY_STATE_DIR", None)
@@ -80,7 +64,7 @@ def run(root: Path, args) -> None:
     # The tables exist before timing, as in any running deployment.
     Outbox()
     ApprovalStore()
-    retrain_ms = median_ms(retrain, args.reps)
+    retrain_ms = 1000 * median_seconds(retrain, args.reps)
     hooks = root / "webhooks.yaml"
     hooks.write_text(
         "webhooks:\n"
@@ -92,14 +76,14 @@ def run(root: Path, args) -> None:
     cwd = os.getcwd()
     os.chdir(root)  # no config/webhooks.yaml here: "none configured"
     try:
-        none_ms = median_ms(lambda: notify("decision", data), args.reps)
+        none_ms = 1000 * median_seconds(lambda: notify("decision", data), args.reps)
     finally:
         os.chdir(cwd)
     os.environ["VERIFILY_WEBHOOKS_CONFIG"] = str(hooks)
-    emit_ms = median_ms(lambda: notify("decision", data), args.reps)
+    emit_ms = 1000 * median_seconds(lambda: notify("decision", data), args.reps)
     runs = [Path(retrain()["run_dir"]) for _ in range(args.reps)]
     it = iter(runs)
-    open_ms = median_ms(lambda: open_for_run(next(it), opened_by="bench"), args.reps)
+    open_ms = 1000 * median_seconds(lambda: open_for_run(next(it), opened_by="bench"), args.reps)
     if args.smoke:
         print("smoke run: timings not meaningful; ratio printed for the check only")
     print(f"core retrain (reference):          {retrain_ms:8.2f} ms")
