@@ -40,8 +40,9 @@ def start(tmp_path: Path) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        # A shell cannot trap a signal ignored when it starts: give the script the SIGINT of a
-        # terminal whatever the test worker inherited.
+        # A shell cannot trap a signal ignored when it starts, and a suite started in the
+        # background of a script (`bash -c 'pytest ... &'`) inherits SIGINT ignored: without
+        # this the script ignores the Ctrl-C below and exits 0 (reproduced that way).
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
