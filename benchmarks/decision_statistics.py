@@ -22,12 +22,11 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import checkout  # noqa: E402 - this checkout on sys.path (benchmarks/checkout.py)
+import checkout  # noqa: E402, F401 - this checkout on sys.path (benchmarks/checkout.py)
 import numpy as np  # noqa: E402
 from harness import median_seconds  # noqa: E402
 
-REPO = checkout.REPO
-IRIS = REPO / "examples" / "iris" / "artifact"
+from tests.support.examples import IRIS  # noqa: E402
 
 
 def textbook_accuracy_bootstrap(correct: np.ndarray, resamples: int, seed: int) -> None:

@@ -17,13 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import checkout  # this checkout on sys.path (benchmarks/checkout.py)
+import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
 import dagster as dg
 
+from tests.support.examples import IRIS
 from tests.support.fake_k8s.harness import Standin
 from verifily_assets.launch import run_retrain
-
-IRIS = checkout.REPO / "examples" / "iris" / "artifact"
 
 
 def in_process(tmp: Path) -> float:

@@ -21,11 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import checkout  # this checkout on sys.path (benchmarks/checkout.py)
+import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
 from harness import SMOKE_HELP
 
-REPO = checkout.REPO
-
+from tests.support.examples import IRIS
 
 TRACKING_CALLS = {
     "verifily_assets.tracking": ["open_retrain_run"],
@@ -100,7 +99,7 @@ def main() -> None:
                     t0, spent[0] = time.perf_counter(), 0.0
                     run_retrain(
                         {
-                            "dataset_dir": str(REPO / "examples" / "iris" / "artifact"),
+                            "dataset_dir": str(IRIS),
                             "output_dir": str(tmp / "runs" / name),
                             "project_id": "iris",  # one model: the stores are separate
                             "seed": rnd,

@@ -25,6 +25,8 @@ from pathlib import Path
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
 from harness import SMOKE_HELP
 
+from tests.support.examples import IRIS
+
 REPO = checkout.REPO
 TARGET_S = 1.5
 IMPORT_MLFLOW = "import dagster + MLflow's SQLite store"
@@ -40,10 +42,9 @@ def timed(cmd: list[str], env: dict) -> float:
 
 
 def floor_script(tmp: str) -> str:
-    dataset = REPO / "examples" / "iris" / "artifact"
     return (
         "import dagster as dg; from verifily_assets.launch import run_retrain; "
-        f"run_retrain({{'dataset_dir': {str(dataset)!r}, 'output_dir': {tmp + '/floor'!r}}}, "
+        f"run_retrain({{'dataset_dir': {str(IRIS)!r}, 'output_dir': {tmp + '/floor'!r}}}, "
         "instance=dg.DagsterInstance.ephemeral())"
     )
 
@@ -70,7 +71,7 @@ def main() -> None:
             "verifily",
             "retrain",
             "--dataset",
-            str(REPO / "examples" / "iris" / "artifact"),
+            str(IRIS),
             "--out",
             str(Path(tmp) / "runs"),
         ]

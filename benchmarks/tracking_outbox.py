@@ -29,11 +29,11 @@ from pathlib import Path
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
 from harness import SMOKE_HELP, reference_tree
 
+from tests.support.examples import IRIS
 from tests.support.mlflow_server import free_port, running_mlflow_server
 from tests.support.outbox import wait_drained_or_failed, wait_no_drainer
 
 REPO = checkout.REPO
-IRIS = REPO / "examples" / "iris" / "artifact"
 # The commit before this change: MLflow called from the retrain's steps (today's path).
 DEFAULT_REFERENCE = "c1de617"
 TARGET_ADDED, TARGET_RETRAIN, TARGET_RATE = 0.3, 3.2, 20.0

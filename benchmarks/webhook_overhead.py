@@ -16,10 +16,8 @@ from pathlib import Path
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
 from harness import median_seconds
 
+from tests.support.examples import IRIS
 from tests.support.keys import write_private_key
-
-REPO = Path(__file__).resolve().parents[1]
-IRIS = REPO / "examples" / "iris" / "artifact"
 
 
 def main() -> None:
