@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 from pathlib import Path
 
 from verifily.registry.champion import holders, verified_ledger
@@ -30,8 +31,16 @@ from verifily.tracking.runs import (
     run_url,
 )
 from verifily.tracking.store import TrackingSettings, mlflow_client
-from verifily.tracking.versions import find_version, register_version, registered_model
+from verifily.tracking.versions import (
+    find_version,
+    register_version,
+    registered_model,
+    set_alias,
+)
 
+# A drainer's threads move aliases one at a time: two moves of one alias at once race in
+# MLflow's store (see verifily.tracking.versions.set_alias, which covers other processes).
+_ALIAS_MOVES = threading.Lock()
 # MLflow stores dataset digests in a 36-character column (MAX_DATASET_DIGEST_SIZE); the full
 # 64-hex dataset hash goes in the dataset profile and the `verifily.dataset_hash` tag.
 DIGEST_CHARS = 36
@@ -180,10 +189,11 @@ def mirror_alias(settings: TrackingSettings, payload: dict) -> dict:
     mv = find_version(client, model, attestation_digest=holder.attestation_digest)
     if mv is None:
         return {"skipped": f"v{holder.version} is not registered yet"}
-    rm = registered_model(client, model)
-    if rm is not None and str(rm.aliases.get(alias)) == str(mv.version):
-        return {"skipped": "already applied", "version": str(mv.version)}
-    client.set_registered_model_alias(model, alias, mv.version)
+    with _ALIAS_MOVES:
+        rm = registered_model(client, model)
+        if rm is not None and str(rm.aliases.get(alias)) == str(mv.version):
+            return {"skipped": "already applied", "version": str(mv.version)}
+        set_alias(client, model, alias, str(mv.version))
     return {"moved": True, "version": str(mv.version), "ledger_version": holder.version}
 
 

@@ -28,6 +28,8 @@ from verifily.tracking.store import TrackingSettings, mlflow_client
 MODEL_FILE = "model/model.joblib"
 # Rows of the input example saved with the model (its signature is inferred from them).
 EXAMPLE_ROWS = 3
+# Tries of one alias move: a second one is enough when the first lost a race (see set_alias).
+ALIAS_ATTEMPTS = 2
 
 
 def registered_model(client, name: str):
@@ -46,6 +48,23 @@ def aliases(settings: TrackingSettings, model: str) -> dict[str, str]:
     """{alias: version} of a registered model ({} when it is not registered)."""
     rm = registered_model(mlflow_client(settings), model)
     return {k: str(v) for k, v in rm.aliases.items()} if rm is not None else {}
+
+
+def set_alias(client, model: str, alias: str, version: str) -> None:
+    """Point `alias` of `model` at `version`, also when another drainer moves it at the same
+    moment. MLflow's SQL store sets an alias by reading it and then inserting it when absent,
+    so of two first moves at once, one fails on the alias's unique key (the server answers
+    400 BAD_REQUEST with SQLite's IntegrityError). Sent again, the move finds the row and
+    updates it."""
+    from mlflow.exceptions import MlflowException
+
+    for attempt in range(ALIAS_ATTEMPTS):
+        try:
+            client.set_registered_model_alias(model, alias, version)
+            return
+        except MlflowException:
+            if attempt == ALIAS_ATTEMPTS - 1:
+                raise
 
 
 def find_version(
