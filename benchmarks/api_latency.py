@@ -40,7 +40,7 @@ import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.p
 import dagster as dg
 import requests
 from dagster_graphql import DagsterGraphQLClient
-from harness import percentile, reference_tree
+from harness import SMOKE_HELP, percentile, reference_tree
 
 from tests.support.api_servers import Stack, make_stack
 from verifily.tags import JOB_ID, PARTITION, RETRAIN_JOB, TRIGGER_API
@@ -226,10 +226,11 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--reference", default=DEFAULT_REFERENCE)
     ap.add_argument("--sync-repeats", type=int, default=3)
-    ap.add_argument("--smoke", action="store_true", help="seconds-long run (CI): runs, no figure")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
     if args.smoke:
-        args.probes, args.in_flight, args.clients, args.sync_repeats = 2, 3, 2, 1
+        # Each job is a real run worker on every one of the three stacks.
+        args.probes, args.in_flight, args.clients, args.sync_repeats = 1, 2, 2, 1
     tmp = Path(tempfile.mkdtemp(prefix="verifily-bench-api-"))
     common = {"max_runs": 4, "extra_env": {"VERIFILY_MLFLOW_ENABLED": "0"}}
     ref = reference_tree(args.reference, tmp / "reference")

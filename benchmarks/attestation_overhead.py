@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
-from harness import median_seconds
+from harness import SMOKE_HELP, median_seconds
 
 from tests.support.examples import IRIS
 from tests.support.keys import write_private_key
@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--ledger-entries", type=int, default=200)
-    ap.add_argument("--smoke", action="store_true", help="seconds-long run (CI): runs, no figure")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
     if args.smoke:
         args.reps, args.runs, args.ledger_entries = 2, 3, 5

@@ -24,7 +24,7 @@ from pathlib import Path  # noqa: E402
 
 import checkout  # noqa: E402, F401 - this checkout on sys.path (benchmarks/checkout.py)
 import numpy as np  # noqa: E402
-from harness import median_seconds  # noqa: E402
+from harness import SMOKE_HELP, median_seconds  # noqa: E402
 
 from tests.support.examples import IRIS  # noqa: E402
 
@@ -129,7 +129,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--resamples", type=int, default=2000)
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--smoke", action="store_true", help="seconds-long run (CI): runs, no figure")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
     if args.smoke:
         args.n, args.resamples, args.reps = 2_000, 100, 1

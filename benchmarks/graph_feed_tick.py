@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
 import neo4j
+from harness import SMOKE_HELP
 
 from tests.support.bolt.cypher import evaluate
 from tests.support.bolt.server import BoltStandin
@@ -35,7 +36,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ticks", type=int, default=200)
     ap.add_argument("--jobs", type=int, default=20)
-    ap.add_argument("--smoke", action="store_true", help="seconds-long run (CI): runs, no figure")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
     if args.smoke:
         args.ticks, args.jobs = 5, 3

@@ -196,6 +196,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.smoke:
         args.reps, args.retrains, args.reference_retrains = 1, 5, 2
+        # One artifact route: each drain part migrates and starts its own MLflow server.
+        args.artifacts = "server" if args.artifacts == "both" else args.artifacts
     tmp = Path(tempfile.mkdtemp(prefix="verifily-bench-outbox-"))
     try:
         print(f"machine: {os.cpu_count()} cores, 1-min load {os.getloadavg()[0]:.1f} (shared)")

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import checkout  # noqa: F401 - this checkout on sys.path (benchmarks/checkout.py)
-from harness import median_seconds
+from harness import SMOKE_HELP, median_seconds
 
 from tests.support.examples import IRIS
 from tests.support.keys import write_private_key
@@ -23,7 +23,7 @@ from tests.support.keys import write_private_key
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--reps", type=int, default=30)
-    ap.add_argument("--smoke", action="store_true", help="seconds-long run (CI): runs, no figure")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
     if args.smoke:
         args.reps = 2

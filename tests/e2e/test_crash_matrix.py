@@ -177,6 +177,9 @@ def test_record_count_sensor_exactly_once_across_a_crash(
         daemons[0].reap()
         feed.append(50)  # arrives while the daemon is down: a stale re-read would overlap
         total = feed.n
+        # The restarted daemon does not hold its ticks: each would watch the feed for 20 s
+        # (once the window is cut, two ticks find nothing new before the test can settle).
+        write_config(tmp_path, feed, watch=0)
         daemons.append(start(home, tmp_path, feed, 1))
         ws = wait_for(lambda: covered(instance, total), 180, f"runs up to {total}", daemons[1])
         settled(instance, time.time(), daemons[1])
