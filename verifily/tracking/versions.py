@@ -62,8 +62,9 @@ def set_alias(client, model: str, alias: str, version: str) -> None:
         try:
             client.set_registered_model_alias(model, alias, version)
             return
-        except MlflowException:
-            if attempt == ALIAS_ATTEMPTS - 1:
+        except MlflowException as e:
+            # Only the lost race is sent again; the client already retried network errors.
+            if e.error_code != "BAD_REQUEST" or attempt == ALIAS_ATTEMPTS - 1:
                 raise
 
 
